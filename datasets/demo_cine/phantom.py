@@ -50,7 +50,8 @@ def make_phantom(seed: int, n_frames: int = 8) -> Phantom:
     angle = rng.uniform(0, np.pi)
     rv_dir = rng.uniform(np.pi * 0.75, np.pi * 1.25)  # the RV sits on the patient's right (image left)
     rv_scale = rng.uniform(1.1, 1.4)
-    blood, myo, tissue = rng.uniform(0.75, 1.0), rng.uniform(0.2, 0.35), rng.uniform(0.4, 0.55)
+    blood, myo, tissue = rng.uniform(0.65, 1.0), rng.uniform(0.2, 0.35), rng.uniform(0.4, 0.55)
+    papillary_angles = angle + np.array([rng.uniform(0.6, 1.0), rng.uniform(2.0, 2.6)])  # two papillary muscles
     noise = rng.uniform(0.02, 0.07)
     liver_c = (cy + rng.uniform(25, 35), cx + rng.uniform(15, 30))
     aorta_c = (cy - rng.uniform(28, 36), cx + rng.uniform(-5, 15))
@@ -76,6 +77,16 @@ def make_phantom(seed: int, n_frames: int = 8) -> Phantom:
             epi_ed_mm = ed_endo_mm + wall_mm
             # myocardial area is conserved through the cycle
             epi_mm = np.sqrt(max(epi_ed_mm**2 - ed_endo_mm**2 + endo_mm**2, 0))
+            def papillary(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+                """Papillary muscles: myocardial intensity, but inside the LV blood-pool label."""
+                out = np.zeros(y.shape, bool)
+                if not (0 < k < n_slices - 1):
+                    return out
+                r_px = endo_mm / pixel_mm
+                for a in papillary_angles:
+                    py, px = cy + np.sin(a) * r_px * 0.8, cx + np.cos(a) * r_px * 0.8
+                    out |= (y - py) ** 2 + (x - px) ** 2 <= (0.22 * r_px) ** 2
+                return out
             def layers(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 endo = _ellipse(y, x, cy, cx, endo_mm / pixel_mm * aspect, endo_mm / pixel_mm / aspect, angle)
                 epi = _ellipse(y, x, cy, cx, epi_mm / pixel_mm * aspect, epi_mm / pixel_mm / aspect, angle)
@@ -102,7 +113,9 @@ def make_phantom(seed: int, n_frames: int = 8) -> Phantom:
             hi[liver] = blood * 0.7
             hi[aorta] = blood * 0.95
             hi[epi_s] = myo
-            hi[endo_s] = blood
+            # slow flow darkens the blood towards the apex
+            hi[endo_s] = blood * (1 - 0.3 * k / n_slices)
+            hi[papillary(ys, xs) & endo_s] = myo * 1.2
             hi[rv_s] = blood * 0.9
             low = hi.reshape(SIZE, 2, SIZE, 2).mean(axis=(1, 3))
             image[t, k] = low
