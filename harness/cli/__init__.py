@@ -1,0 +1,1 @@
+"""The ``segarena`` command line (typer). It owns printing, progress bars and exit codes."""

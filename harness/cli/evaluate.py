@@ -1,0 +1,82 @@
+"""``segarena evaluate``: score a folder of predicted masks against reference masks, write a long CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.errors import ConfigError
+from harness.metrics.conventions import CONVENTION_NAMES
+from harness.metrics.folder import evaluate_folders, list_masks
+from harness.metrics.settings import MetricsSettings
+from harness.metrics.structures import Structures, parse_label_items, structures_from_dataset_json
+
+
+def _structures(dataset_json: Path | None, labels: list[str] | None) -> Structures:
+    if dataset_json is not None and labels:
+        raise ConfigError("give either --dataset-json or --labels, not both")
+    if dataset_json is not None:
+        return structures_from_dataset_json(dataset_json)
+    if labels:
+        return parse_label_items(labels)
+    raise ConfigError("say what to evaluate: --dataset-json FILE (its 'labels') or --labels NAME=V[,V...] (repeatable)")
+
+
+def _settings(convention: str, nsd_tolerance_mm: float) -> MetricsSettings:
+    if convention not in CONVENTION_NAMES:
+        raise ConfigError(f"--convention {convention!r} is not one of {', '.join(CONVENTION_NAMES)}")
+    if nsd_tolerance_mm < 0:
+        raise ConfigError(f"--nsd-tolerance-mm {nsd_tolerance_mm} must be >= 0")
+    return MetricsSettings(convention=convention, nsd_tolerance_mm=nsd_tolerance_mm)  # type: ignore[arg-type]
+
+
+def evaluate(
+    reference: Annotated[Path, typer.Option("--reference", help="Folder of reference masks (.nii.gz, .nrrd, .mha).")],
+    prediction: Annotated[Path, typer.Option("--prediction", help="Folder of predicted masks, same case names.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write: case, label, metric, value, status.")],
+    dataset_json: Annotated[
+        Path | None, typer.Option("--dataset-json", help="nnU-Net dataset.json whose 'labels' (or regions) to score.")
+    ] = None,
+    labels: Annotated[
+        list[str] | None, typer.Option("--labels", help="A structure as NAME=V[,V...], e.g. LV=1 or WT=1,2,3; repeat.")
+    ] = None,
+    convention: Annotated[
+        str, typer.Option("--convention", help=f"Surface-distance convention: {', '.join(CONVENTION_NAMES)}.")
+    ] = "segarena",
+    nsd_tolerance_mm: Annotated[float, typer.Option("--nsd-tolerance-mm", help="NSD tolerance in mm.")] = 2.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Cases scored in parallel (processes).")] = 1,
+) -> None:
+    """Score every reference case against its prediction (missing ones score as failures) and write a long CSV."""
+    structures = _structures(dataset_json, labels)
+    settings = _settings(convention, nsd_tolerance_mm)
+    console = Console(stderr=True)
+    n_cases = len(list_masks(reference, "reference"))
+    progress = Progress(
+        TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("evaluate", total=n_cases)
+        result = evaluate_folders(
+            reference, prediction, structures, settings, out_csv=out, workers=workers,
+            on_case_done=lambda _case: progress.advance(task),
+        )  # fmt: skip
+    console.print(f"scored {result.n_cases} case(s), {len(structures)} structure(s) → {result.out_csv} "
+                  f"({result.n_rows} rows, convention {settings.convention})")  # fmt: skip
+    for title, cases in (
+        ("missing prediction (scored as failures)", result.missing_predictions),
+        ("unreadable prediction (scored as failures)", result.unreadable_predictions),
+        ("prediction without reference (not scored)", result.unmatched_predictions),
+    ):
+        if cases:
+            shown = ", ".join(cases[:10]) + (" …" if len(cases) > 10 else "")
+            console.print(f"[yellow]{len(cases)} {title}:[/yellow] {shown}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluate`` command to the ``segarena`` app."""
+    app.command("evaluate")(evaluate)

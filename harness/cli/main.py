@@ -1,0 +1,177 @@
+"""``segarena``: run, validate, schema, convert, validate-dataset, evaluate, list."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from harness.errors import SegArenaError
+
+app = typer.Typer(help="SegArena: a containerised benchmark harness for medical image segmentation.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks and debug logs")] = False) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def run(
+    benchmark: Annotated[Path, typer.Argument(help="the benchmark file (benchmark.yaml)")],
+    executor: Annotated[Optional[str], typer.Option(help="override the executor: local | docker | ray")] = None,  # noqa: UP045
+) -> None:
+    """Run a whole benchmark: convert, split, train, predict, evaluate, report (resumes from the store)."""
+    from harness.cli.progress import RichReporter
+    from harness.config import load_benchmark
+    from harness.errors import ConfigError
+    from harness.runner import run_benchmark
+
+    if executor is not None and executor not in ("local", "docker", "ray"):
+        raise ConfigError(f"--executor: expected local, docker or ray, got '{executor}'")
+    bench = load_benchmark(benchmark)
+    with RichReporter(console) as reporter:
+        summary = run_benchmark(bench, executor=executor, reporter=reporter)
+    if not summary.executed and not summary.failed:
+        console.print(f"Nothing to do: all {len(summary.skipped)} jobs are complete in {summary.run_dir / 'store.sqlite'}.")
+    else:
+        console.print(f"Executed {len(summary.executed)} jobs, skipped {len(summary.skipped)} complete ones, "
+                      f"{len(summary.failed)} failed.")
+    if summary.failed:
+        console.print("[red]Failures:[/]")
+        for name, reason in summary.failed:
+            console.print(f"  - {name}: {reason.splitlines()[0][:300] if reason else ''}", highlight=False)
+        if summary.not_run:
+            console.print(f"  ({len(summary.not_run)} dependent jobs were not run)")
+    if summary.report:
+        console.print(f"Report: {summary.report}")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(benchmark: Annotated[Path, typer.Argument(help="the benchmark file")]) -> None:
+    """Check a benchmark file (schema, names, method parameters); exit 0 if valid, 2 otherwise."""
+    from harness.config import load_benchmark
+    from harness.datasets import DatasetRegistry
+    from harness.methods import MethodRegistry
+
+    bench = load_benchmark(benchmark)
+    datasets, methods = DatasetRegistry(), MethodRegistry()
+    for entry in bench.datasets:
+        datasets.card(entry.name)
+    for index, entry in enumerate(bench.methods):
+        methods.card(entry.name).resolve_params(entry.params, f"methods[{index}].params")
+    console.print(f"{benchmark}: valid ({len(bench.datasets)} datasets, {len(bench.methods)} methods)")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of benchmark.yaml (for editors)."""
+    from harness.config import json_schema
+
+    sys.stdout.write(json_schema() + "\n")
+
+
+@app.command("validate-dataset")
+def validate_dataset_command(
+    folder: Annotated[Path, typer.Argument(help="a common-format dataset folder")],
+    quick: Annotated[bool, typer.Option(help="check files and tables only, not pixels")] = False,
+) -> None:
+    """List every problem of a converted dataset."""
+    from harness.common import validate_dataset
+
+    problems = validate_dataset(folder, check_pixels=not quick)
+    if not problems:
+        console.print(f"{folder}: valid")
+        return
+    for problem in problems:
+        console.print(f"- {problem}", highlight=False)
+    console.print(f"{len(problems)} problem(s)")
+    raise typer.Exit(2)
+
+
+@app.command()
+def convert(
+    name: Annotated[str, typer.Argument(help="a registered dataset")],
+    raw: Annotated[Path, typer.Option(help="the raw folder")],
+    out: Annotated[Path, typer.Option(help="where to write the common format")],
+    workers: Annotated[int, typer.Option(help="parallel subjects")] = 2,
+) -> None:
+    """Convert one raw dataset into the common format."""
+    from rich.progress import Progress
+
+    from harness.datasets import DatasetRegistry, convert_dataset
+
+    adapter = DatasetRegistry().adapter(name)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"convert {name}", total=None)
+        summary = convert_dataset(adapter, raw, out, workers,
+                                  on_start=lambda n: progress.update(task, total=n),
+                                  on_subject_done=lambda _s: progress.advance(task))
+    console.print(f"{summary.n_cases} cases from {summary.n_subjects} subjects written to {out}; "
+                  f"{summary.n_failed_subjects} subjects failed (see {out / 'conversion_log.csv'})")
+    for event in summary.events:
+        if event.severity == "error":
+            console.print(f"  - {event.subject}: {event.detail}", highlight=False)
+
+
+@app.command("list")
+def list_components() -> None:
+    """List the registered datasets and methods."""
+    from harness.datasets import DatasetRegistry
+    from harness.methods import MethodRegistry
+
+    datasets, methods = DatasetRegistry(), MethodRegistry()
+    console.print("Datasets:")
+    for name in datasets.names():
+        console.print(f"  {name:<20} {datasets.card(name).title}", highlight=False)
+    console.print("Methods:")
+    for name in methods.names():
+        console.print(f"  {name:<20} {methods.card(name).title}", highlight=False)
+
+
+def _register_optional() -> None:
+    try:
+        from harness.cli.evaluate import register
+    except ImportError:  # pragma: no cover - the evaluate command ships with the metrics package
+        return
+    register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except SegArenaError as err:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[red]error:[/] {err}", highlight=False)
+        sys.exit(err.exit_code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

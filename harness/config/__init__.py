@@ -1,0 +1,55 @@
+"""The benchmark file: schema (:mod:`.models`), loading with YAML-path errors, JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from harness.config.errors import format_validation_error, yaml_path
+from harness.config.models import SCHEMA_VERSION, Benchmark, DatasetEntry, MethodEntry
+from harness.errors import ConfigError
+
+__all__ = ["SCHEMA_VERSION", "Benchmark", "DatasetEntry", "MethodEntry", "json_schema", "load_benchmark", "yaml_path"]
+
+
+def _resolve(base: Path, path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def load_benchmark(path: Path) -> Benchmark:
+    """Parse and validate a benchmark file; relative paths become relative to its folder."""
+    if not path.is_file():
+        raise ConfigError(f"benchmark file {path} does not exist")
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        bench = Benchmark.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: invalid benchmark\n{format_validation_error(err)}") from err
+    base = path.resolve().parent
+    datasets = [
+        d.model_copy(update={"raw": _resolve(base, d.raw), "converted": _resolve(base, d.converted)})
+        for d in bench.datasets
+    ]
+    published = [p.model_copy(update={"path": _resolve(base, p.path)}) for p in bench.published]
+    report = bench.report.model_copy(update={"out": _resolve(base, bench.report.out)})
+    run_dir = _resolve(base, bench.run_dir) or (base / "runs" / bench.name)
+    return bench.model_copy(update={"datasets": datasets, "published": published, "report": report, "run_dir": run_dir})
+
+
+def json_schema() -> str:
+    schema = Benchmark.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "SegArena benchmark.yaml"
+    return json.dumps(schema, indent=2)

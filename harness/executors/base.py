@@ -1,0 +1,83 @@
+"""The executor plug point: ``run(invocation) -> JobResult`` plus ``availability()``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.methods.card import MethodCard
+
+#: Mount roles of the method contract (see containers/CONTRACT.md) and their in-container paths.
+CONTAINER_PATHS: dict[str, str] = {
+    "data": "/data/train",
+    "val": "/data/val",
+    "images": "/data/images",
+    "init": "/init",
+    "model": "/model",
+    "out": "/out",
+    "params": "/params.json",
+}
+#: Roles the method may write to; everything else is mounted read-only.
+WRITABLE_ROLES = ("out",)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of a method entry point under the contract."""
+
+    method: MethodCard
+    command: Literal["train", "predict"]
+    mounts: dict[str, Path]  # role → host path
+    env: dict[str, str]
+    timeout_s: int
+    log_path: Path
+
+    def arguments(self, paths: dict[str, str]) -> list[str]:
+        """Command-line arguments with each role's path as the method sees it."""
+        flags = {"data": "--data", "val": "--val", "images": "--images", "init": "--init", "model": "--model",
+                 "out": "--out", "params": "--params"}
+        args = [self.command]
+        for role, flag in flags.items():
+            if role in self.mounts:
+                args += [flag, paths[role]]
+        return args
+
+
+@dataclass(frozen=True)
+class JobResult:
+    status: Literal["done", "failed", "timeout", "oom"]
+    exit_code: int | None
+    duration_s: float
+    reason: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    missing: str = ""  # what is missing and how to get it
+
+
+class Executor(ABC):
+    name: str
+
+    @abstractmethod
+    def availability(self) -> Availability: ...
+
+    @abstractmethod
+    def run(self, invocation: Invocation) -> JobResult: ...
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log, for failure reasons."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])

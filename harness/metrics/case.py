@@ -1,0 +1,276 @@
+"""Score one case: every selected metric for every structure, as :class:`MetricRow` s.
+
+A structure is a name and the label values that make it up: ``{"LV": [1]}`` or a
+region ``{"WT": [1, 2, 3]}``. Per structure the work is confined to the bounding
+box of the reference and predicted structure (found for all labels at once with
+one pass over each label map), and the surface distances are computed once and
+shared by every surface metric.
+
+Statuses (the set is closed; see docs/metrics.md):
+
+* ``ok``: both masks non-empty, value from the formula;
+* ``both_empty``, ``reference_empty``, ``prediction_empty``: the empty-mask
+  policy's rule for that case gave the value (NaN when the rule is ``exclude``);
+* ``missing_prediction``: there is no prediction; the policy's
+  ``missing_prediction`` rule gave the value (a failure, never a reward);
+* ``unreadable_prediction``: as ``missing_prediction``, for a prediction file
+  that exists but cannot be read (set by :mod:`harness.metrics.folder`);
+* ``undefined``: both masks non-empty but the formula divides by zero
+  (specificity when the reference fills the whole image); the value is NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from harness.errors import ConfigError, InputDataError
+from harness.metrics import overlap
+from harness.metrics.catalog import SURFACE_METRICS
+from harness.metrics.conventions import Convention, get_convention
+from harness.metrics.policy import CaseKind, Rule, apply_rule, resolve_policy
+from harness.metrics.settings import MetricsSettings
+from harness.metrics.surface import SurfaceDistances, compute_surface_distances_padded
+from harness.metrics.surface_metrics import (
+    compute_assd_mm,
+    compute_hd_mm,
+    compute_hd_percentile_mm,
+    compute_masd_mm,
+    compute_nsd,
+)
+
+STATUSES: tuple[str, ...] = (
+    "ok", "both_empty", "reference_empty", "prediction_empty", "missing_prediction", "unreadable_prediction",
+    "undefined",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of one structure of one case. ``value`` is NaN only when ``status`` says why."""
+
+    label: str
+    metric: str
+    value: float
+    status: str
+
+
+Box = tuple[slice, ...]
+
+
+def _as_label_map(array: np.ndarray, role: str) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim not in (2, 3):
+        raise InputDataError(f"{role} label map must be 2D or 3D, got shape {array.shape}")
+    if array.dtype == bool:
+        return array.view(np.uint8)
+    if np.issubdtype(array.dtype, np.integer):
+        return array
+    if np.issubdtype(array.dtype, np.floating) and np.array_equal(array, np.round(array)):
+        return array.astype(np.int64)
+    raise InputDataError(f"{role} label map holds non-integer values (dtype {array.dtype}); expected integer labels")
+
+
+def _check_structures(structures: Mapping[str, Sequence[int]]) -> dict[str, tuple[int, ...]]:
+    if not structures:
+        raise ConfigError("no structures to evaluate: give at least one label or region, e.g. LV=1")
+    checked: dict[str, tuple[int, ...]] = {}
+    for name, values in structures.items():
+        labels = tuple(int(v) for v in values)
+        if not labels or any(v <= 0 for v in labels):
+            raise ConfigError(f"structure {name!r} has label values {list(values)}; expected one or more labels >= 1")
+        checked[name] = labels
+    return checked
+
+
+def _check_spacing(spacing_mm: Sequence[float], ndim: int) -> tuple[float, ...]:
+    spacing = tuple(float(s) for s in spacing_mm)
+    if len(spacing) != ndim or not all(math.isfinite(s) and s > 0 for s in spacing):
+        raise InputDataError(f"spacing_mm {spacing} must hold {ndim} positive values, one per array axis")
+    return spacing
+
+
+def _union_box(boxes: Sequence[Box | None]) -> Box | None:
+    present = [b for b in boxes if b is not None]
+    if not present:
+        return None
+    return tuple(slice(min(b[i].start for b in present), max(b[i].stop for b in present)) for i in range(len(present[0])))
+
+
+def foreground_box(labels: np.ndarray) -> Box | None:
+    """The bounding box of all non-zero voxels, from cheap axis reductions; None if there are none."""
+    along_first = labels.reshape(labels.shape[0], -1).any(axis=1)
+    if not along_first.any():
+        return None
+    first = np.flatnonzero(along_first)
+    box = [slice(int(first[0]), int(first[-1]) + 1)]
+    rest = labels[box[0]].any(axis=0)  # the projection onto the remaining axes
+    for axis in range(rest.ndim):
+        other = tuple(a for a in range(rest.ndim) if a != axis)
+        hits = np.flatnonzero(rest.any(axis=other) if other else rest)
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return tuple(box)
+
+
+def find_label_boxes(labels: np.ndarray, max_label: int) -> list[Box | None]:
+    """Bounding box of each label value 1 … ``max_label`` (None where absent); two fast passes over the map."""
+    outer = foreground_box(labels)
+    if outer is None:
+        return [None] * max_label
+    boxes = ndimage.find_objects(labels[outer], max_label=max_label)
+    return [
+        None if box is None else tuple(slice(b.start + o.start, b.stop + o.start) for b, o in zip(box, outer, strict=True))
+        for box in boxes
+    ]
+
+
+def _mask(labels: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    return labels == values[0] if len(values) == 1 else np.isin(labels, values)
+
+
+def _case_kind(counts: overlap.ConfusionCounts) -> CaseKind | None:
+    if counts.n_reference == 0:
+        return "both_empty" if counts.n_prediction == 0 else "reference_empty"
+    return "prediction_empty" if counts.n_prediction == 0 else None
+
+
+def _formula_values(
+    counts: overlap.ConfusionCounts,
+    distances: SurfaceDistances | None,
+    spacing: tuple[float, ...],
+    convention: Convention,
+    nsd_tolerance_mm: float,
+) -> dict[str, Callable[[], float]]:
+    volume_ref = overlap.compute_volume_ml(counts.n_reference, spacing)
+    volume_pred = overlap.compute_volume_ml(counts.n_prediction, spacing)
+
+    def surface(reduce: Callable[[SurfaceDistances], float]) -> Callable[[], float]:
+        return lambda: reduce(distances) if distances is not None else math.nan
+
+    return {
+        "dice": lambda: overlap.compute_dice(counts),
+        "iou": lambda: overlap.compute_iou(counts),
+        "precision": lambda: overlap.compute_precision(counts),
+        "recall": lambda: overlap.compute_recall(counts),
+        "specificity": lambda: overlap.compute_specificity(counts),
+        "hd_mm": surface(lambda d: compute_hd_mm(d, convention)),
+        "hd95_mm": surface(lambda d: compute_hd_percentile_mm(d, convention, 95.0)),
+        "assd_mm": surface(lambda d: compute_assd_mm(d, convention)),
+        "masd_mm": surface(lambda d: compute_masd_mm(d, convention)),
+        "nsd": surface(lambda d: compute_nsd(d, convention, nsd_tolerance_mm)),
+        "volume_ref_ml": lambda: volume_ref,
+        "volume_pred_ml": lambda: volume_pred,
+        "volume_abs_diff_ml": lambda: overlap.compute_volume_abs_diff_ml(volume_ref, volume_pred),
+        "volume_rel_diff": lambda: overlap.compute_volume_rel_diff(volume_ref, volume_pred),
+    }
+
+
+def compute_image_diagonal_mm(shape: Sequence[int], spacing_mm: Sequence[float]) -> float:
+    """Length of the image's diagonal in mm (extent = size × spacing per axis): the worst-case distance."""
+    return math.sqrt(sum((n * s) ** 2 for n, s in zip(shape, spacing_mm, strict=True)))
+
+
+def _rows_for_kind(
+    name: str,
+    kind: CaseKind,
+    formulas: Mapping[str, Callable[[], float]],
+    table: Mapping[str, Mapping[CaseKind, Rule]],
+    settings: MetricsSettings,
+    diagonal_mm: float,
+    status: str | None = None,
+) -> list[MetricRow]:
+    rows = []
+    for metric in settings.names:
+        rule = table[metric][kind]
+        computed = formulas[metric]() if rule == "compute" else math.nan
+        value = apply_rule(metric, kind, rule, computed, diagonal_mm)
+        rows.append(MetricRow(label=name, metric=metric, value=value, status=status or kind))
+    return rows
+
+
+def score_missing_prediction(
+    reference: np.ndarray,
+    spacing_mm: Sequence[float],
+    structures: Mapping[str, Sequence[int]],
+    settings: MetricsSettings | None = None,
+    status: str = "missing_prediction",
+) -> list[MetricRow]:
+    """Rows for a case without a usable prediction: each metric gets its ``missing_prediction`` rule, never dropped."""
+    settings = settings or MetricsSettings()
+    reference = _as_label_map(reference, "reference")
+    spacing = _check_spacing(spacing_mm, reference.ndim)
+    table = resolve_policy(settings.empty_policy)
+    diagonal = compute_image_diagonal_mm(reference.shape, spacing)
+    convention = get_convention(settings.convention)
+    rows: list[MetricRow] = []
+    for name, values in _check_structures(structures).items():
+        n_reference = int(np.count_nonzero(_mask(reference, values)))
+        counts = overlap.ConfusionCounts(tp=0, fp=0, fn=n_reference, tn=reference.size - n_reference)
+        formulas = _formula_values(counts, None, spacing, convention, settings.nsd_tolerance_mm)
+        rows += _rows_for_kind(name, "missing_prediction", formulas, table, settings, diagonal, status)
+    return rows
+
+
+def evaluate_case(
+    reference: np.ndarray,
+    prediction: np.ndarray | None,
+    spacing_mm: Sequence[float],
+    structures: Mapping[str, Sequence[int]],
+    settings: MetricsSettings | None = None,
+) -> list[MetricRow]:
+    """Every metric in ``settings.names`` for every structure, in that order (structures outer).
+
+    ``reference`` and ``prediction`` are integer label maps of the same 2D or 3D shape in
+    SimpleITK array order; ``spacing_mm`` is in the same axis order. ``prediction=None``
+    (missing or unreadable) scores every metric by its ``missing_prediction`` rule.
+    Empty masks follow the empty-mask policy of ``settings`` (see the module docstring
+    for the statuses). Raises :class:`InputDataError` for mismatched shapes or
+    non-integer labels and :class:`ConfigError` for bad structures.
+    """
+    settings = settings or MetricsSettings()
+    if prediction is None:
+        return score_missing_prediction(reference, spacing_mm, structures, settings)
+    reference = _as_label_map(reference, "reference")
+    prediction = _as_label_map(prediction, "prediction")
+    if reference.shape != prediction.shape:
+        raise InputDataError(f"reference shape {reference.shape} and prediction shape {prediction.shape} differ")
+    spacing = _check_spacing(spacing_mm, reference.ndim)
+    checked = _check_structures(structures)
+    table = resolve_policy(settings.empty_policy)
+    convention = get_convention(settings.convention)
+    diagonal = compute_image_diagonal_mm(reference.shape, spacing)
+    wants_surface = any(m in SURFACE_METRICS for m in settings.names)
+
+    max_label = max(v for values in checked.values() for v in values)
+    ref_boxes = find_label_boxes(reference, max_label)
+    pred_boxes = find_label_boxes(prediction, max_label)
+    rows: list[MetricRow] = []
+    for name, values in checked.items():
+        box = _union_box([ref_boxes[v - 1] for v in values] + [pred_boxes[v - 1] for v in values])
+        if box is None:
+            counts = overlap.ConfusionCounts(tp=0, fp=0, fn=0, tn=reference.size)
+            formulas = _formula_values(counts, None, spacing, convention, settings.nsd_tolerance_mm)
+            rows += _rows_for_kind(name, "both_empty", formulas, table, settings, diagonal)
+            continue
+        ref_mask = np.pad(_mask(reference[box], values), 1)  # a background margin: see harness.metrics.surface
+        pred_mask = np.pad(_mask(prediction[box], values), 1)
+        counts = overlap.count_confusion(ref_mask, pred_mask, n_voxels=reference.size)
+        kind = _case_kind(counts)
+        needs_distances = wants_surface and (
+            kind is None or any(table[m][kind] == "compute" for m in settings.names if m in SURFACE_METRICS)
+        )
+        distances = (
+            compute_surface_distances_padded(ref_mask, pred_mask, spacing, convention) if needs_distances else None
+        )
+        formulas = _formula_values(counts, distances, spacing, convention, settings.nsd_tolerance_mm)
+        if kind is not None:
+            rows += _rows_for_kind(name, kind, formulas, table, settings, diagonal)
+            continue
+        for metric in settings.names:
+            value = float(formulas[metric]())
+            rows.append(MetricRow(name, metric, value, "undefined" if math.isnan(value) else "ok"))
+    return rows

@@ -1,0 +1,60 @@
+"""Jobs, keyed by a content hash of everything that determines their output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+JobKind = Literal["convert", "split", "train", "predict", "evaluate", "report"]
+
+#: Bump when the evaluator's numbers change, so stored evaluations are recomputed.
+EVALUATOR_VERSION = "1"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True)
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def content_key(kind: str, payload: dict[str, Any]) -> str:
+    """SHA-256 of the job kind and its canonical JSON payload."""
+    text = json.dumps({"kind": kind, **payload}, sort_keys=True, default=_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint_tree(root: Path) -> str:
+    """Cheap fingerprint of a raw folder: relative paths, sizes and modification times."""
+    digest = hashlib.sha256()
+    if not root.exists():
+        return "missing"
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    kind: JobKind
+    name: str  # human-readable, e.g. "train unet2d on demo_cine fold 0 seed 0"
+    deps: tuple[str, ...] = ()
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def short(self) -> str:
+        return self.key[:12]

@@ -1,0 +1,25 @@
+// Click a header to sort a table.sortable by that column (numbers by data-sort when present).
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("thead th").forEach(function (th, index) {
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      var asc = !th.classList.contains("sorted-asc");
+      table.querySelectorAll("th").forEach(function (h) { h.classList.remove("sorted-asc", "sorted-desc"); });
+      th.classList.add(asc ? "sorted-asc" : "sorted-desc");
+      function key(row) {
+        var cell = row.cells[index];
+        var raw = cell.getAttribute("data-sort");
+        var text = raw !== null ? raw : cell.textContent.trim();
+        var number = parseFloat(text);
+        return isNaN(number) ? text : number;
+      }
+      rows.sort(function (a, b) {
+        var ka = key(a), kb = key(b);
+        if (ka === kb) return 0;
+        return (ka > kb ? 1 : -1) * (asc ? 1 : -1);
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});

@@ -1,0 +1,155 @@
+"""Render the static report site with jinja2 (autoescape on; the view model is built in Python)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from harness.config.models import Benchmark
+from harness.metrics import describe_policy
+from harness.plan import Plan
+from harness.report.viewmodel import (
+    concat,
+    ef_tables,
+    entry_name,
+    fmt,
+    leaderboards,
+    status_counts,
+)
+from harness.store import Store
+
+ASSETS = Path(__file__).parent / "assets"
+METRICS_COLUMNS = ["dataset", "method", "regime", "subset", "fold", "seed", "case", "subject", "phase", "frame",
+                   "label", "metric", "value", "status"]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in ("segarena", "numpy", "scipy", "SimpleITK", "torch", "segmentation-models-pytorch", "monai",
+                    "nnunetv2", "pydicom"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _published(bench: Benchmark) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    sections: list[dict[str, Any]] = []
+    tables = []
+    for entry in bench.published:
+        from harness.published import ef_error_table, load_cmr_seg_tl_kaggle
+
+        results = load_cmr_seg_tl_kaggle(entry.path)
+        table = ef_error_table(results, bench.clinical)
+        tables.append(table)
+        sections.append({
+            "dataset": entry.dataset, "study": results.study, "path": str(entry.path),
+            "rows": table.to_dict(orient="records"),
+            "provenance": [{"name": f.name, "sha256": f.sha256, "size": f.size_bytes} for f in results.provenance],
+            "conventions": results.conventions,
+        })
+    return sections, (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame())
+
+
+def _read_csv(path: str | None) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=True) if path and Path(path).is_file() else pd.DataFrame()
+
+
+def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out = bench.report.out
+    out.mkdir(parents=True, exist_ok=True)
+    evaluate_jobs = plan.of_kind("evaluate")
+    metrics = concat(_read_csv(outputs.get(j.key, {}).get("metrics")) for j in evaluate_jobs)
+    subjects = concat(_read_csv(outputs.get(j.key, {}).get("subjects")) for j in evaluate_jobs)
+    if not metrics.empty:
+        metrics = metrics.reindex(columns=METRICS_COLUMNS)
+    metrics.to_csv(out / "metrics.csv", index=False)
+    if not subjects.empty:
+        subjects.to_csv(out / "subjects.csv", index=False)
+
+    published, published_table = _published(bench)
+    ef = ef_tables(subjects)
+    ef_summary = [{"method": r["entry"], "mean": r["mean"], "sd": r["sd"], "median": r["median"], "iqr": r["iqr"]}
+                  for table in ef for r in table["rows"]]
+    if not published_table.empty:
+        ef_summary += published_table[["method", "mean", "sd", "median", "iqr"]].to_dict(orient="records")
+    if ef_summary:
+        pd.DataFrame(ef_summary).to_csv(out / "ef_summary.csv", index=False)
+
+    failures = []
+    runtime: dict[str, dict[str, float]] = {}
+    provenance_jobs = []
+    for job in plan.jobs.values():
+        record = store.get(job.key)
+        if record is None:
+            continue
+        if record.status == "failed":
+            failures.append({"job": job.name, "kind": job.kind, "reason": record.reason,
+                             "log": record.output.get("log", "") or record.log_path})
+        if job.kind in ("train", "predict") and record.duration_s is not None:
+            entry = entry_name(job.spec | {"method": job.spec["method_id"]})
+            runtime.setdefault(entry, {"train": 0.0, "predict": 0.0})[job.kind] += float(record.duration_s)
+        if job.kind in ("convert", "split", "train") and record.status == "done":
+            provenance_jobs.append({"job": job.name, "key": job.key, "detail": _provenance_detail(record.output)})
+    violations = [
+        {"job": j.name, "violations": outputs[j.key]["violations"]}
+        for j in plan.of_kind("predict") if j.key in outputs and outputs[j.key].get("violations")
+    ]
+    curves = [
+        {"job": j.name, "history": outputs[j.key]["history"]}
+        for j in plan.of_kind("train") if j.key in outputs and outputs[j.key].get("history")
+    ]
+    view = {
+        "title": bench.report.title,
+        "benchmark": bench.name,
+        "description": bench.description,
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "rank_by": bench.report.rank_by,
+        "leaderboards": leaderboards(metrics, bench.report.rank_by),
+        "ef_tables": ef,
+        "published": published,
+        "policy": describe_policy(bench.metrics),
+        "clinical": bench.clinical.model_dump(),
+        "status_counts": status_counts(metrics),
+        "failures": failures,
+        "violations": violations,
+        "runtime": [{"entry": k, "train_s": v["train"], "predict_s": v["predict"]} for k, v in sorted(runtime.items())],
+        "curves": curves,
+        "provenance": provenance_jobs,
+        "versions": _versions(),
+        "seeds": bench.factors.seeds,
+        "split": bench.factors.split.model_dump(mode="json"),
+        "fmt": fmt,
+        "has_metrics": not metrics.empty,
+    }
+    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    html = env.get_template("index.html.j2").render(**view)
+    (out / "index.html").write_text(html)
+    assets = out / "assets"
+    assets.mkdir(exist_ok=True)
+    for asset in ASSETS.iterdir():
+        shutil.copy2(asset, assets / asset.name)
+    (out / "report.json").write_text(json.dumps({"benchmark": bench.name, "generated": view["generated"],
+                                                 "failures": failures, "versions": view["versions"]}, indent=2))
+    return {"kind": "report", "index": str(out / "index.html"), "metrics_csv": str(out / "metrics.csv")}
+
+
+def _provenance_detail(output: dict[str, Any]) -> str:
+    if output.get("kind") == "split":
+        return f"splits sha256 {output.get('sha256', '')}"
+    if output.get("kind") == "convert":
+        return f"{output.get('n_cases')} cases at {output.get('path')}"
+    if output.get("kind") == "train":
+        prov = output.get("provenance", {})
+        return f"method code sha256 {prov.get('method_code_sha256', '?')[:16]}…, executor {prov.get('executor', '?')}"
+    return ""

@@ -1,0 +1,131 @@
+"""Build the report's view model from metric rows, subject rows and the store (no HTML here)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.metrics import METRIC_INFO
+from harness.stats import summarise
+
+ENTRY_COLUMNS = ["method", "regime", "subset"]  # a leaderboard row; folds and seeds are pooled
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+@dataclass
+class Cell:
+    text: str
+    sort: float  # the value a column sorts by (mean)
+    title: str = ""
+
+
+@dataclass
+class Leaderboard:
+    dataset: str
+    label: str
+    metrics: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)  # rank, entry, cells, n_cases, n_failed
+
+
+def entry_name(row: pd.Series | dict[str, Any]) -> str:
+    parts = [str(row["method"])]
+    for column in ("regime", "subset"):
+        value = str(row.get(column, ""))
+        if value and value not in ("scratch", "all"):
+            parts.append(value)
+    return " · ".join(parts)
+
+
+def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
+    """One leaderboard per (dataset, label): mean ± sd and median [IQR] per metric, ranked by ``rank_by``."""
+    boards: list[Leaderboard] = []
+    if metrics.empty:
+        return boards
+    for (dataset, label), group in metrics.groupby(["dataset", "label"], sort=True):
+        names = [m for m in METRIC_INFO if m in set(group["metric"])]
+        board = Leaderboard(str(dataset), str(label), names)
+        for entry, rows in group.groupby(ENTRY_COLUMNS, sort=False):
+            cells: dict[str, Cell] = {}
+            for metric in names:
+                values = rows.loc[rows["metric"] == metric, "value"].to_numpy(dtype=float)
+                s = summarise(values)
+                unit_digits = 3 if METRIC_INFO[metric].unit in ("", "ratio", "fraction") else 2
+                text = f"{fmt(s.mean, unit_digits)} ± {fmt(s.sd, unit_digits)}"
+                title = f"median {fmt(s.median, unit_digits)} [IQR {fmt(s.iqr, unit_digits)}], n={s.n}"
+                if s.n_excluded:
+                    title += f", {s.n_excluded} excluded"
+                cells[metric] = Cell(text, s.mean if not math.isnan(s.mean) else -math.inf, title)
+                cells[metric + ":median"] = Cell(f"{fmt(s.median, unit_digits)} [{fmt(s.iqr, unit_digits)}]",
+                                                 s.median if not math.isnan(s.median) else -math.inf)
+            failed = rows.loc[rows["status"].isin(["missing_prediction", "invalid_prediction"]), "case"].nunique()
+            board.rows.append({
+                "entry": entry_name(dict(zip(ENTRY_COLUMNS, entry, strict=True))),
+                "method": entry[0], "regime": entry[1], "subset": entry[2],
+                "cells": cells, "n_cases": int(rows["case"].nunique()), "n_failed_cases": int(failed),
+                "n_excluded": int(rows["value"].isna().sum()),
+            })
+        higher = METRIC_INFO[rank_by].higher_is_better if rank_by in METRIC_INFO else True
+        key = rank_by if rank_by in names else (names[0] if names else None)
+        if key is not None:
+            board.rows.sort(key=lambda r: r["cells"][key].sort if r["cells"][key].sort != -math.inf else
+                            (-math.inf if higher else math.inf), reverse=higher)
+        for rank, row in enumerate(board.rows, start=1):
+            row["rank"] = rank
+        boards.append(board)
+    return boards
+
+
+def leaderboard_frame(board: Leaderboard) -> pd.DataFrame:
+    """The numbers behind a leaderboard (used by tests to compare the page with metrics.csv)."""
+    records = []
+    for row in board.rows:
+        for metric in board.metrics:
+            records.append({"entry": row["entry"], "metric": metric, "mean": row["cells"][metric].sort})
+    return pd.DataFrame(records)
+
+
+def ef_tables(subjects: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per dataset: |ΔEF| summary (mean, sd, median, IQR in EF points) per leaderboard entry."""
+    out: list[dict[str, Any]] = []
+    if subjects.empty or "ef_abs_error_pct" not in subjects:
+        return out
+    for dataset, group in subjects.groupby("dataset", sort=True):
+        rows = []
+        for entry, rs in group.groupby(ENTRY_COLUMNS, sort=False):
+            s = summarise(rs["ef_abs_error_pct"].to_numpy(dtype=float))
+            statuses = rs["ef_status"].value_counts().to_dict() if "ef_status" in rs else {}
+            undefined = sum(v for k, v in statuses.items() if k != "ok")
+            edv = summarise(np.abs(rs["edv_error_ml"].to_numpy(dtype=float))) if "edv_error_ml" in rs else None
+            esv = summarise(np.abs(rs["esv_error_ml"].to_numpy(dtype=float))) if "esv_error_ml" in rs else None
+            rows.append({
+                "entry": entry_name(dict(zip(ENTRY_COLUMNS, entry, strict=True))), "n": s.n,
+                "mean": s.mean, "sd": s.sd, "median": s.median, "iqr": s.iqr, "n_undefined": int(undefined),
+                "edv_mae": edv.mean if edv else math.nan, "esv_mae": esv.mean if esv else math.nan,
+            })
+        rows.sort(key=lambda r: r["mean"] if not math.isnan(r["mean"]) else math.inf)
+        out.append({"dataset": str(dataset), "rows": rows})
+    return out
+
+
+def status_counts(metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    """How many metric values each non-ok status produced, per method (nothing is silently dropped)."""
+    if metrics.empty:
+        return []
+    bad = metrics[metrics["status"] != "ok"]
+    grouped = bad.groupby(["dataset", "method", "label", "status"]).size().reset_index(name="n")
+    return grouped.to_dict(orient="records")
+
+
+def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,7 @@
+"""Running a benchmark: the engine, the job steps, the views a method sees, output checks."""
+
+from __future__ import annotations
+
+from harness.runner.engine import Reporter, RunSummary, run_benchmark
+
+__all__ = ["Reporter", "RunSummary", "run_benchmark"]

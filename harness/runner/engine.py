@@ -1,0 +1,200 @@
+"""Run a benchmark: plan, skip what the store has, execute the rest, record every outcome."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.config.models import Benchmark, DockerExecutor, LocalExecutor, RayExecutor
+from harness.datasets.registry import DatasetRegistry
+from harness.errors import ExecutorUnavailableError, SegArenaError
+from harness.executors import make_executor
+from harness.executors.base import Executor
+from harness.methods.registry import MethodRegistry
+from harness.plan import Job, Plan, build_plan
+from harness.runner import steps
+from harness.store import Store
+
+log = logging.getLogger(__name__)
+
+STEPS: dict[str, Callable[[steps.Context, Job, Any], dict[str, Any]]] = {
+    "convert": steps.run_convert,
+    "split": steps.run_split,
+    "train": steps.run_train,
+    "predict": steps.run_predict,
+    "evaluate": steps.run_evaluate,
+}
+
+
+class Reporter(Protocol):
+    """What the CLI shows while a run goes on (library code never prints)."""
+
+    def job_started(self, job: Job, index: int, total: int) -> None: ...
+    def job_skipped(self, job: Job, reason: str) -> None: ...
+    def job_finished(self, job: Job, status: str, duration_s: float, reason: str) -> None: ...
+    def progress(self, total: int | None, advance: int) -> None: ...
+
+
+class SilentReporter:
+    def job_started(self, job: Job, index: int, total: int) -> None:
+        log.info("start %s", job.name)
+
+    def job_skipped(self, job: Job, reason: str) -> None:
+        log.info("skip %s (%s)", job.name, reason)
+
+    def job_finished(self, job: Job, status: str, duration_s: float, reason: str) -> None:
+        log.info("%s %s in %.1f s %s", status, job.name, duration_s, reason)
+
+    def progress(self, total: int | None, advance: int) -> None:
+        pass
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    report: Path | None
+    executed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (job name, reason)
+    not_run: list[tuple[str, str]] = field(default_factory=list)  # (job name, the failed job it needed)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _executor_settings(bench: Benchmark, override: str | None) -> LocalExecutor | DockerExecutor | RayExecutor:
+    if override is None or override == bench.executor.kind:
+        return bench.executor
+    return {"local": LocalExecutor, "docker": DockerExecutor, "ray": RayExecutor}[override]()
+
+
+def _outputs_exist(output: dict[str, Any]) -> bool:
+    for key in ("path", "model", "predictions", "metrics", "index"):
+        if key in output and output[key] and not Path(output[key]).exists():
+            return False
+    return True
+
+
+class _LazyExecutor:
+    """Builds the executor on first use, so a fully cached run needs no engine."""
+
+    def __init__(self, settings: LocalExecutor | DockerExecutor | RayExecutor) -> None:
+        self.settings = settings
+        self._executor: Executor | None = None
+
+    def get(self) -> Executor:
+        if self._executor is None:
+            self._executor = make_executor(self.settings)
+        return self._executor
+
+
+def run_benchmark(
+    bench: Benchmark,
+    executor: str | None = None,
+    reporter: Reporter | None = None,
+    datasets: DatasetRegistry | None = None,
+    methods: MethodRegistry | None = None,
+) -> RunSummary:
+    reporter = reporter or SilentReporter()
+    datasets = datasets or DatasetRegistry()
+    methods = methods or MethodRegistry()
+    plan: Plan = build_plan(bench, datasets, methods)
+    assert bench.run_dir is not None
+    run_dir = bench.run_dir
+    store = Store(run_dir / "store.sqlite")
+    lazy = _LazyExecutor(_executor_settings(bench, executor))
+    pending_method_jobs = [
+        j for j in plan.jobs.values()
+        if j.kind in ("train", "predict") and not ((r := store.get(j.key)) and r.is_complete and _outputs_exist(r.output))
+    ]
+    if pending_method_jobs:
+        lazy.get()  # fail before doing anything if the executor cannot run here
+    run_id = store.begin_run()
+    summary = RunSummary(run_dir, None)
+    ctx = steps.Context(bench, datasets, methods, _DeferredExecutor(lazy), run_dir, {})
+    jobs = list(plan.jobs.values())
+    try:
+        for index, job in enumerate(jobs):
+            record = store.get(job.key)
+            if record and record.is_complete and _outputs_exist(record.output):
+                ctx.outputs[job.key] = record.output
+                summary.skipped.append(job.name)
+                reporter.job_skipped(job, "complete in the store")
+                continue
+            missing = [d for d in job.deps if d not in ctx.outputs]
+            # evaluate scores a failed predict as missing predictions; the report shows whatever exists
+            tolerated = {"evaluate": {"predict"}, "report": {"evaluate"}}.get(job.kind, set())
+            blocking = [d for d in missing if plan.jobs[d].kind not in tolerated]
+            if blocking:
+                reason = f"not run: {plan.jobs[blocking[0]].name} did not complete"
+                store.start(job.key, job.kind, job.name)
+                store.finish(job.key, "not_run", 0.0, reason=reason)
+                summary.not_run.append((job.name, reason))
+                reporter.job_skipped(job, reason)
+                continue
+            reporter.job_started(job, index, len(jobs))
+            store.start(job.key, job.kind, job.name)
+            started = time.monotonic()
+            try:
+                if job.kind == "report":
+                    from harness.report import render_report
+
+                    output = render_report(bench, plan, store, ctx.outputs)
+                else:
+                    output = STEPS[job.kind](ctx, job, reporter.progress)
+            except ExecutorUnavailableError:
+                raise
+            except SegArenaError as err:
+                _record_failure(store, job, started, str(err), summary, reporter)
+                continue
+            except Exception as err:  # a bug or a crash inside one job must not stop the others
+                detail = traceback.format_exc()
+                log_path = ctx.job_dir(job) / "error.log"
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log_path.write_text(detail)
+                _record_failure(store, job, started, f"{type(err).__name__}: {err} (traceback in {log_path})",
+                                summary, reporter)
+                continue
+            duration = time.monotonic() - started
+            degraded = job.kind in ("evaluate", "report") and bool(missing)
+            status = "degraded" if degraded else "done"
+            store.finish(job.key, status, duration, 0, "upstream job failed" if degraded else "",
+                         output.get("log") and Path(output["log"]), output)
+            ctx.outputs[job.key] = output
+            summary.executed.append(job.name)
+            reporter.job_finished(job, status, duration, "")
+            if job.kind == "report":
+                summary.report = Path(output["index"])
+    finally:
+        store.end_run(run_id, len(summary.executed), len(summary.skipped) + len(summary.not_run), len(summary.failed))
+        store.close()
+    report_job = plan.of_kind("report")[0]
+    if summary.report is None and report_job.key in ctx.outputs:
+        summary.report = Path(ctx.outputs[report_job.key]["index"])
+    return summary
+
+
+def _record_failure(store: Store, job: Job, started: float, reason: str, summary: RunSummary, reporter: Reporter) -> None:
+    duration = time.monotonic() - started
+    store.finish(job.key, "failed", duration, reason=reason)
+    summary.failed.append((job.name, reason))
+    reporter.job_finished(job, "failed", duration, reason)
+
+
+class _DeferredExecutor(Executor):
+    name = "deferred"
+
+    def __init__(self, lazy: _LazyExecutor) -> None:
+        self._lazy = lazy
+
+    def availability(self):  # type: ignore[no-untyped-def]
+        return self._lazy.get().availability()
+
+    def run(self, invocation):  # type: ignore[no-untyped-def]
+        return self._lazy.get().run(invocation)

@@ -1,0 +1,121 @@
+"""The evaluate job: the only place test labels are read. Per case metrics, per subject cine indices."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.common.dataset import CommonDataset, label_file_name
+from harness.common.images import read_label
+from harness.common.records import CaseRecord
+from harness.errors import InputDataError
+from harness.metrics import MetricsSettings, evaluate_case
+from harness.metrics.clinical import ClinicalSettings, compute_subject_indices
+
+CLINICAL_NAMES = {"LV": "lv", "MYO": "myo", "RV": "rv"}
+METRIC_COLUMNS = ["case", "subject", "phase", "frame", "label", "metric", "value", "status"]
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    record: CaseRecord
+    label_path: Path | None
+    prediction_path: Path
+    prediction_valid: bool
+    structures: dict[str, list[int]]
+    settings: MetricsSettings
+
+
+def _volumes_ml(array: np.ndarray, structures: dict[str, list[int]], voxel_ml: float) -> dict[str, float]:
+    return {name: float(np.isin(array, values).sum()) * voxel_ml for name, values in structures.items()}
+
+
+def evaluate_one(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Metric rows and volume rows of one case (runs in worker processes)."""
+    record = task.record
+    prediction = None
+    pred_status = "ok"
+    if not task.prediction_valid:
+        pred_status = "invalid_prediction"
+    elif not task.prediction_path.is_file():
+        pred_status = "missing_prediction"
+    else:
+        try:
+            prediction = read_label(task.prediction_path)
+        except InputDataError:
+            pred_status = "invalid_prediction"
+    reference = read_label(task.label_path) if task.label_path is not None else None
+    geometry = (reference or prediction).geometry if (reference or prediction) else None
+    base = {"case": record.case, "subject": record.subject, "phase": record.phase, "frame": record.frame}
+    metric_rows: list[dict[str, object]] = []
+    if reference is not None:
+        rows = evaluate_case(reference.array, prediction.array if prediction is not None else None,
+                             reference.geometry.array_spacing_mm, task.structures, task.settings)
+        for row in rows:
+            status = row.status if prediction is not None or pred_status == "missing_prediction" else pred_status
+            metric_rows.append({**base, "label": row.label, "metric": row.metric, "value": row.value,
+                                "status": status})
+    volume_rows: list[dict[str, object]] = []
+    voxel_ml = geometry.voxel_volume_ml if geometry is not None else math.nan
+    ref_vol = _volumes_ml(reference.array, task.structures, voxel_ml) if reference is not None else {}
+    pred_vol = _volumes_ml(prediction.array, task.structures, voxel_ml) if prediction is not None else {}
+    for name, clinical_name in CLINICAL_NAMES.items():
+        if name in task.structures:
+            volume_rows.append({"subject": record.subject, "frame": record.frame if record.frame is not None else 0,
+                                "phase": record.phase, "structure": clinical_name,
+                                "volume_pred_ml": pred_vol.get(name, math.nan),
+                                "volume_ref_ml": ref_vol.get(name, math.nan)})
+    return metric_rows, volume_rows
+
+
+def evaluate_predictions(
+    dataset: CommonDataset,
+    cases: list[CaseRecord],
+    predictions: Path,
+    invalid_cases: set[str],
+    settings: MetricsSettings,
+    clinical: ClinicalSettings | None,
+    method_id: str,
+    truth_table: pd.DataFrame | None = None,
+    workers: int | None = None,
+    on_case_done: Callable[[], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (metric rows, subject rows); every case of ``cases`` appears, scored or failed."""
+    structures = dataset.structures
+    tasks = [
+        CaseTask(r, dataset.label_path(r), predictions / label_file_name(r.case), r.case not in invalid_cases,
+                 structures, settings)
+        for r in cases
+    ]
+    workers = workers or min(os.cpu_count() or 1, 4)
+    results = []
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for result in pool.map(evaluate_one, tasks, chunksize=max(1, len(tasks) // (workers * 4))):
+                results.append(result)
+                if on_case_done:
+                    on_case_done()
+    else:
+        for task in tasks:
+            results.append(evaluate_one(task))
+            if on_case_done:
+                on_case_done()
+    metric_rows = [row for rows, _ in results for row in rows]
+    volume_rows = [row for _, rows in results for row in rows]
+    metrics = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
+    subjects = pd.DataFrame()
+    if clinical is not None and volume_rows:
+        volumes = pd.DataFrame(volume_rows)
+        volumes.insert(0, "method", method_id)
+        if truth_table is None and volumes["volume_ref_ml"].isna().all():
+            return metrics, subjects
+        subjects = compute_subject_indices(volumes, clinical, truth_table)
+    return metrics, subjects

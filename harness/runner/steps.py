@@ -1,0 +1,186 @@
+"""How each kind of job runs. Each step returns the JSON-able output recorded in the store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.common.dataset import CommonDataset
+from harness.config.models import Benchmark
+from harness.datasets.convert import convert_dataset
+from harness.datasets.registry import DatasetRegistry
+from harness.errors import InputDataError, JobFailedError
+from harness.executors.base import Executor, Invocation
+from harness.methods.registry import MethodRegistry
+from harness.plan.jobs import Job
+from harness.runner.contract import check_predictions, valid_prediction_cases
+from harness.runner.evaluation import evaluate_predictions
+from harness.runner.views import make_images_view, make_training_view, select_training_cases
+from harness.settings import cache_dir
+from harness.splits import Splits, make_splits
+
+Progress = Any  # a callable (total: int | None, advance: int) -> None, see runner.engine.Reporter
+
+
+@dataclass
+class Context:
+    bench: Benchmark
+    datasets: DatasetRegistry
+    methods: MethodRegistry
+    executor: Executor
+    run_dir: Path
+    outputs: dict[str, dict[str, Any]]  # job key → output of completed jobs
+
+    def job_dir(self, job: Job) -> Path:
+        return self.run_dir / "jobs" / job.kind / job.short
+
+    def dep_output(self, job: Job, kind: str) -> dict[str, Any]:
+        for key in job.deps:
+            output = self.outputs.get(key)
+            if output is not None and output.get("kind") == kind:
+                return output
+        raise JobFailedError(f"{job.name}: its {kind} job did not complete")
+
+
+def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+    entry = ctx.bench.datasets[job.spec["dataset_index"]]
+    if entry.converted is not None:
+        CommonDataset.open(entry.converted)  # fails clearly if it is not a common-format folder
+        return {"kind": "convert", "path": str(entry.converted), "n_cases": None}
+    card = ctx.datasets.card(entry.name)
+    adapter = ctx.datasets.adapter(entry.name, entry.options)
+    out = cache_dir() / "datasets" / f"{entry.name}-{job.short}"
+    if card.generated:
+        raw = cache_dir() / "raw" / f"{entry.name}-{job.short}"
+    else:
+        if entry.raw is None:
+            raise InputDataError(
+                f"dataset '{entry.name}' needs its raw folder: set datasets[{job.spec['dataset_index']}].raw "
+                f"in the benchmark file\nexpected layout:\n{card.raw_layout}"
+            )
+        raw = entry.raw
+    summary = convert_dataset(
+        adapter, raw, out, workers=2,
+        on_start=lambda n: progress(n, 0), on_subject_done=lambda _s: progress(None, 1),
+    )
+    return {"kind": "convert", "path": str(out), "n_cases": summary.n_cases,
+            "n_failed_subjects": summary.n_failed_subjects}
+
+
+def run_split(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+    dataset = CommonDataset.open(Path(ctx.dep_output(job, "convert")["path"]))
+    splits = make_splits(dataset, ctx.bench.factors.split)
+    path = ctx.run_dir / "splits" / f"{job.spec['dataset']}-{splits.sha256[:12]}.json"
+    splits.write(path)
+    return {"kind": "split", "path": str(path), "sha256": splits.sha256, "dataset_path": str(dataset.root)}
+
+
+def _fold(ctx: Context, job: Job) -> tuple[CommonDataset, Splits, int]:
+    split = ctx.dep_output(job, "split")
+    return CommonDataset.open(Path(split["dataset_path"])), Splits.read(Path(split["path"])), int(job.spec["fold"])
+
+
+def _method_env(job: Job) -> dict[str, str]:
+    return {"SEGARENA_SEED": str(job.spec["seed"]), "SEGARENA_FOLD": str(job.spec["fold"])}
+
+
+def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+    dataset, splits, fold_index = _fold(ctx, job)
+    fold = splits.folds[fold_index]
+    subset = next(s for s in ctx.bench.factors.subsets if s.name == job.spec["subset"])
+    cases = select_training_cases(dataset, fold.train, subset, int(job.spec["seed"]))
+    if not cases:
+        raise JobFailedError(f"{job.name}: no labelled training cases in this fold/subset")
+    card = ctx.methods.card(job.spec["method"])
+    folder = ctx.job_dir(job)
+    shutil.rmtree(folder, ignore_errors=True)
+    mounts = {"data": make_training_view(dataset, cases, folder / "data"), "out": folder / "model"}
+    if fold.val:
+        val_cases = select_training_cases(dataset, fold.val, subset.model_copy(update={"n_subjects": None}), 0)
+        mounts["val"] = make_training_view(dataset, val_cases, folder / "val")
+    mounts["out"].mkdir(parents=True)
+    params_path = folder / "params.json"
+    params_path.write_text(json.dumps(job.spec["params"], indent=2))
+    mounts["params"] = params_path
+    result = ctx.executor.run(Invocation(card, "train", mounts, _method_env(job), card.resources.time_limit_s,
+                                         folder / "train.log"))
+    shutil.rmtree(folder / "data", ignore_errors=True)
+    shutil.rmtree(folder / "val", ignore_errors=True)
+    output = {"kind": "train", "model": str(mounts["out"]), "log": str(folder / "train.log"),
+              "n_training_cases": len(cases), "n_training_subjects": len({c.subject for c in cases}),
+              "duration_s": result.duration_s, "provenance": result.provenance}
+    if not result.ok:
+        raise JobFailedError(f"{result.status}: {result.reason}", ) from None
+    history = mounts["out"] / "history.csv"
+    if history.is_file():
+        output["history"] = pd.read_csv(history).to_dict(orient="records")
+    return output
+
+
+def test_cases(dataset: CommonDataset, groups: tuple[str, ...]) -> list[Any]:
+    wanted = set(groups)
+    return [r for r in dataset.cases if (r.group or r.subject) in wanted]
+
+
+def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+    dataset, splits, fold_index = _fold(ctx, job)
+    cases = test_cases(dataset, splits.folds[fold_index].test)
+    train = ctx.dep_output(job, "train")
+    card = ctx.methods.card(job.spec["method"])
+    folder = ctx.job_dir(job)
+    shutil.rmtree(folder, ignore_errors=True)
+    images = make_images_view(dataset, cases, folder / "images")
+    out = folder / "predictions"
+    out.mkdir(parents=True)
+    result = ctx.executor.run(Invocation(card, "predict", {"images": images, "model": Path(train["model"]), "out": out},
+                                         _method_env(job), card.resources.time_limit_s, folder / "predict.log"))
+    shutil.rmtree(images, ignore_errors=True)
+    if not result.ok:
+        raise JobFailedError(f"{result.status}: {result.reason}")
+    violations = check_predictions(dataset, cases, out)
+    return {"kind": "predict", "predictions": str(out), "log": str(folder / "predict.log"),
+            "duration_s": result.duration_s, "violations": [str(v) for v in violations],
+            "invalid_cases": sorted(valid_prediction_cases(violations)), "provenance": result.provenance}
+
+
+def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+    """Score the predictions; a failed predict job is scored too (every case as missing)."""
+    dataset, splits, fold_index = _fold(ctx, job)
+    cases = test_cases(dataset, splits.folds[fold_index].test)
+    predict = ctx.outputs.get(job.deps[0])
+    failed_upstream = predict is None
+    predictions = Path(predict["predictions"]) if predict else ctx.job_dir(job) / "no-predictions"
+    invalid = set(predict.get("invalid_cases", [])) if predict else set()
+    card = ctx.datasets.card(job.spec["dataset"])
+    truth = None
+    if card.kind == "volume_truth" and dataset.subjects:
+        truth = pd.DataFrame(dataset.subjects)[["subject", "edv_ml", "esv_ml"]].astype({"edv_ml": float, "esv_ml": float})
+    progress(len(cases), 0)
+    metrics, subjects = evaluate_predictions(
+        dataset, cases, predictions, invalid, ctx.bench.metrics, ctx.bench.clinical if card.cine else None,
+        job.spec["method_id"], truth, on_case_done=lambda: progress(None, 1),
+    )
+    factors = {k: job.spec[k] for k in ("regime", "subset", "fold", "seed")}
+    metrics.insert(0, "dataset", job.spec["dataset"])
+    metrics.insert(1, "method", job.spec["method_id"])
+    for i, (name, value) in enumerate(factors.items()):
+        metrics.insert(2 + i, name, value)
+    folder = ctx.job_dir(job)
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics.to_csv(folder / "metrics.csv", index=False)
+    subjects_path = None
+    if not subjects.empty:
+        subjects.insert(0, "dataset", job.spec["dataset"])
+        for name, value in factors.items():
+            subjects[name] = value
+        subjects_path = folder / "subjects.csv"
+        subjects.to_csv(subjects_path, index=False)
+    return {"kind": "evaluate", "metrics": str(folder / "metrics.csv"),
+            "subjects": str(subjects_path) if subjects_path else None, "n_cases": len(cases),
+            "failed_upstream": failed_upstream, "finished_at": time.time()}
