@@ -66,7 +66,7 @@ def validate(benchmark: Annotated[Path, typer.Argument(help="the benchmark file"
     from harness.methods import MethodRegistry
 
     bench = load_benchmark(benchmark)
-    datasets, methods = DatasetRegistry(), MethodRegistry()
+    datasets, methods = DatasetRegistry(bench.plugins.datasets), MethodRegistry(bench.plugins.methods)
     for entry in bench.datasets:
         datasets.card(entry.name)
     for index, entry in enumerate(bench.methods):

@@ -45,7 +45,12 @@ def load_benchmark(path: Path) -> Benchmark:
     published = [p.model_copy(update={"path": _resolve(base, p.path)}) for p in bench.published]
     report = bench.report.model_copy(update={"out": _resolve(base, bench.report.out)})
     run_dir = _resolve(base, bench.run_dir) or (base / "runs" / bench.name)
-    return bench.model_copy(update={"datasets": datasets, "published": published, "report": report, "run_dir": run_dir})
+    plugins = bench.plugins.model_copy(update={
+        "datasets": [_resolve(base, p) for p in bench.plugins.datasets],
+        "methods": [_resolve(base, p) for p in bench.plugins.methods],
+    })
+    return bench.model_copy(update={"datasets": datasets, "published": published, "report": report,
+                                    "run_dir": run_dir, "plugins": plugins})
 
 
 def json_schema() -> str:

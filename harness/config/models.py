@@ -123,6 +123,13 @@ class ReportSettings(Strict):
     rank_by: str = Field("dice", description="the metric that orders each leaderboard")
 
 
+class Plugins(Strict):
+    """Extra folders holding dataset or method folders (outside plugins), relative to the benchmark file."""
+
+    datasets: list[Path] = Field(default_factory=list)
+    methods: list[Path] = Field(default_factory=list)
+
+
 class Benchmark(Strict):
     schema_version: Literal[1] = Field(description=f"must be {SCHEMA_VERSION}")
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -135,6 +142,7 @@ class Benchmark(Strict):
     executor: Executor = Field(default_factory=LocalExecutor)
     report: ReportSettings = Field(default_factory=ReportSettings)
     published: list[PublishedEntry] = Field(default_factory=list)
+    plugins: Plugins = Field(default_factory=Plugins)
     run_dir: Path | None = Field(None, description="run folder (store, logs, predictions); default runs/<name>")
 
     @model_validator(mode="after")

@@ -65,6 +65,7 @@ def convert_dataset(
     if not raw.is_dir():
         raise InputDataError(f"raw folder {raw} of dataset '{card.name}' does not exist")
     subjects = adapter.discover(raw)
+    card = adapter.card  # an adapter may learn its label map while discovering (spine_slices)
     if not subjects:
         raise InputDataError(
             f"{raw}: no subjects of dataset '{card.name}' found; expected layout:\n{card.raw_layout}"

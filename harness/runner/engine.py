@@ -102,8 +102,8 @@ def run_benchmark(
     methods: MethodRegistry | None = None,
 ) -> RunSummary:
     reporter = reporter or SilentReporter()
-    datasets = datasets or DatasetRegistry()
-    methods = methods or MethodRegistry()
+    datasets = datasets or DatasetRegistry(bench.plugins.datasets)
+    methods = methods or MethodRegistry(bench.plugins.methods)
     plan: Plan = build_plan(bench, datasets, methods)
     assert bench.run_dir is not None
     run_dir = bench.run_dir
