@@ -36,12 +36,14 @@ def _ellipse(yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, ry: float, rx
 
 
 def make_phantom(seed: int, n_frames: int = 8) -> Phantom:
+    if n_frames < 2:
+        raise ValueError(f"a cine phantom needs at least 2 frames (ED and ES), got {n_frames}")
     rng = np.random.default_rng(seed)
     n_slices = int(rng.integers(8, 13))
     pixel_mm = float(rng.uniform(1.3, 1.5))
     slice_mm = float(rng.choice([7.0, 8.0, 9.0]))
     ef = float(rng.uniform(0.35, 0.70))
-    es_frame = int(rng.integers(3, 5))
+    es_frame = max(1, min(n_frames - 1, round(n_frames * rng.uniform(0.35, 0.5))))  # 3 or 4 of 8
     ed_frame = 0
     cy, cx = SIZE / 2 + rng.uniform(-10, 10), SIZE / 2 + rng.uniform(-10, 10)
     r_ed_mm = rng.uniform(22, 30)

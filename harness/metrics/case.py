@@ -98,7 +98,9 @@ def _union_box(boxes: Sequence[Box | None]) -> Box | None:
     present = [b for b in boxes if b is not None]
     if not present:
         return None
-    return tuple(slice(min(b[i].start for b in present), max(b[i].stop for b in present)) for i in range(len(present[0])))
+    return tuple(
+        slice(min(b[i].start for b in present), max(b[i].stop for b in present)) for i in range(len(present[0]))
+    )
 
 
 def foreground_box(labels: np.ndarray) -> Box | None:
@@ -111,7 +113,7 @@ def foreground_box(labels: np.ndarray) -> Box | None:
     rest = labels[box[0]].any(axis=0)  # the projection onto the remaining axes
     for axis in range(rest.ndim):
         other = tuple(a for a in range(rest.ndim) if a != axis)
-        hits = np.flatnonzero(rest.any(axis=other) if other else rest)
+        hits = np.flatnonzero(np.any(rest, axis=other) if other else rest)
         box.append(slice(int(hits[0]), int(hits[-1]) + 1))
     return tuple(box)
 
@@ -123,7 +125,9 @@ def find_label_boxes(labels: np.ndarray, max_label: int) -> list[Box | None]:
         return [None] * max_label
     boxes = ndimage.find_objects(labels[outer], max_label=max_label)
     return [
-        None if box is None else tuple(slice(b.start + o.start, b.stop + o.start) for b, o in zip(box, outer, strict=True))
+        None
+        if box is None
+        else tuple(slice(b.start + o.start, b.stop + o.start) for b, o in zip(box, outer, strict=True))
         for box in boxes
     ]
 

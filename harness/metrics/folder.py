@@ -115,26 +115,35 @@ def check_same_geometry(case: str, reference: MaskGeometry, prediction: MaskGeom
                                  f"{field} {ref_value}; resample the prediction onto the reference grid")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class CaseResult:
+    """The rows of one case, and why its prediction could not be read (if so)."""
+
+    case: str
+    rows: list[MetricRow]
+    problem: str | None = None
+
+
 def evaluate_case_files(
     case: str,
     reference_path: Path,
     prediction_path: Path | None,
     structures: Mapping[str, Sequence[int]],
     settings: MetricsSettings,
-) -> tuple[str, list[MetricRow]]:
-    """Read and score one case (runs in a worker process)."""
+) -> CaseResult:
+    """Read and score one case (runs in a worker process; logs nothing, the caller reports)."""
     reference, ref_geometry = read_mask(reference_path)
     spacing_mm = tuple(reversed(ref_geometry.spacing_mm))  # SimpleITK (x, y, z) -> array (z, y, x)
     if prediction_path is None:
-        return case, score_missing_prediction(reference, spacing_mm, structures, settings)
+        return CaseResult(case, score_missing_prediction(reference, spacing_mm, structures, settings))
     try:
         prediction, pred_geometry = read_mask(prediction_path)
     except InputDataError as err:
-        log.warning("case %s: %s; scored as unreadable_prediction", case, err)
-        return case, score_missing_prediction(reference, spacing_mm, structures, settings, "unreadable_prediction")
+        rows = score_missing_prediction(reference, spacing_mm, structures, settings, "unreadable_prediction")
+        return CaseResult(case, rows, str(err))
     check_same_geometry(case, ref_geometry, pred_geometry)
     try:
-        return case, evaluate_case(reference, prediction, spacing_mm, structures, settings)
+        return CaseResult(case, evaluate_case(reference, prediction, spacing_mm, structures, settings))
     except InputDataError as err:
         raise InputDataError(f"case {case!r}: {err}") from err
 
@@ -178,36 +187,42 @@ def evaluate_folders(
     unmatched = tuple(sorted(set(predictions) - set(references)))
     if unmatched:
         log.warning("%d prediction(s) without a reference, not scored: %s", len(unmatched), ", ".join(unmatched[:5]))
-    jobs = [(case, path, predictions.get(case), dict(structures), settings) for case, path in sorted(references.items())]
+    jobs = [
+        (case, path, predictions.get(case), dict(structures), settings) for case, path in sorted(references.items())
+    ]
     results: dict[str, list[MetricRow]] = {}
+    unreadable: list[str] = []
 
-    def collect(case: str, rows: list[MetricRow]) -> None:
-        results[case] = rows
+    def collect(result: CaseResult) -> None:
+        results[result.case] = result.rows
+        if result.problem is not None:
+            unreadable.append(result.case)
+            log.warning("case %s: %s; scored as unreadable_prediction", result.case, result.problem)
         if on_case_done is not None:
-            on_case_done(case)
+            on_case_done(result.case)
 
     if workers <= 1 or len(jobs) == 1:
         for job in jobs:
-            collect(*evaluate_case_files(*job))
+            collect(evaluate_case_files(*job))
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a parent that may hold threads (torch, rich)
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            pending: set[Future[tuple[str, list[MetricRow]]]] = {pool.submit(evaluate_case_files, *j) for j in jobs}
+            pending: set[Future[CaseResult]] = {pool.submit(evaluate_case_files, *job) for job in jobs}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in done:
-                    if future.exception() is not None:
+                    error = future.exception()
+                    if error is not None:
                         for other in pending:
                             other.cancel()
-                        raise future.exception()  # type: ignore[misc]
-                    collect(*future.result())
-    unreadable = tuple(sorted(c for c, rows in results.items() if rows and rows[0].status == "unreadable_prediction"))
+                        raise error
+                    collect(future.result())
     n_rows = _write_csv(Path(out_csv), results)
     return FolderEvaluation(
         out_csv=Path(out_csv),
         n_cases=len(results),
         n_rows=n_rows,
         missing_predictions=missing,
-        unreadable_predictions=unreadable,
+        unreadable_predictions=tuple(sorted(unreadable)),
         unmatched_predictions=unmatched,
     )

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from harness.metrics.catalog import METRIC_INFO
+from harness.metrics.conventions import get_convention
 
 if TYPE_CHECKING:
     from harness.metrics.settings import MetricsSettings
@@ -43,9 +44,9 @@ CASE_KINDS: tuple[CaseKind, ...] = ("both_empty", "reference_empty", "prediction
 RuleWord = Literal["compute", "best", "worst", "exclude"]
 Rule = float | RuleWord
 
-_SCORE = {"best": 1.0, "worst": 0.0}
-_DISTANCE = {"best": 0.0, "worst": "diagonal"}
-_DIFFERENCE = {"best": 0.0}
+_SCORE: dict[str, float | str] = {"best": 1.0, "worst": 0.0}
+_DISTANCE: dict[str, float | str] = {"best": 0.0, "worst": "diagonal"}
+_DIFFERENCE: dict[str, float | str] = {"best": 0.0}
 # best/worst value per metric; "diagonal" is the image diagonal in mm, known per case.
 _BOUNDS: dict[str, Mapping[str, float | str]] = {
     "dice": _SCORE, "iou": _SCORE, "precision": _SCORE, "recall": _SCORE, "specificity": _SCORE, "nsd": _SCORE,
@@ -162,8 +163,6 @@ def describe_policy(settings: MetricsSettings) -> list[dict[str, str | bool | No
     One dict per metric, keys ``metric, convention, unit, higher_is_better, definition, both_empty,
     reference_empty, prediction_empty, missing_prediction`` (and ``nsd_tolerance_mm`` on the NSD row).
     """
-    from harness.metrics.conventions import get_convention
-
     convention = get_convention(settings.convention)
     table = resolve_policy(settings.empty_policy)
     rows: list[dict[str, str | bool | None]] = []
@@ -182,4 +181,3 @@ def describe_policy(settings: MetricsSettings) -> list[dict[str, str | bool | No
             row["nsd_tolerance_mm"] = f"{settings.nsd_tolerance_mm:g}"
         rows.append(row)
     return rows
-

@@ -50,7 +50,7 @@ def structures_from_dataset_json(path: Path) -> Structures:
     except (OSError, json.JSONDecodeError) as err:
         raise InputDataError(f"cannot read dataset.json {path}: {err}") from err
     if not isinstance(data, dict) or not isinstance(data.get("labels"), dict):
-        raise InputDataError(f"{path} has no 'labels' mapping, e.g. \"labels\": {{\"background\": 0, \"LV\": 1}}")
+        raise InputDataError(f'{path} has no \'labels\' mapping, e.g. "labels": {{"background": 0, "LV": 1}}')
     return structures_from_labels(data["labels"], source=str(path))
 
 

@@ -40,7 +40,7 @@ from harness.metrics.surfel_table import (
 DistanceMethod = Literal["auto", "edt", "kdtree"]
 # The k-d tree is used when (target points + query points) × this < voxels in the box: per point,
 # building and querying costs about as much as the distance transform per this many voxels
-# (measured with benchmarks/metrics_bench.py on the 2-core reference machine).
+# (measured on the cine and atrium cases of benchmarks/metrics_bench.py, 2-core reference machine).
 KDTREE_POINT_COST_IN_VOXELS = 3
 
 
@@ -109,7 +109,7 @@ def compute_neighbour_codes(padded: np.ndarray) -> np.ndarray:
     Covers the corners 1 … n of ``padded`` on each axis (corner 0 sees only the margin).
     Same values as ``ndimage.correlate(padded, CODE_KERNEL_*D, mode="constant")[1:, 1:(, 1:)]``.
     """
-    codes = padded.astype(np.uint8)
+    codes: np.ndarray = padded.astype(np.uint8)
     for axis in reversed(range(padded.ndim)):  # x: ×2, then y: ×4, then z: ×16
         before = [slice(None)] * padded.ndim
         after = [slice(None)] * padded.ndim
