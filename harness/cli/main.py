@@ -14,8 +14,8 @@ from harness.errors import SegArenaError
 
 app = typer.Typer(help="SegArena: a containerised benchmark harness for medical image segmentation.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
 
@@ -153,7 +153,9 @@ _register_optional()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SegArenaError as err:
         if _state["debug"]:
             raise

@@ -74,6 +74,18 @@ class Executor(ABC):
     def run(self, invocation: Invocation) -> JobResult: ...
 
 
+def last_error_line(path: Path) -> str:
+    """The last non-empty line of a log: for a Python crash, the exception and its message."""
+    for line in reversed(tail(path, 40).splitlines()):
+        if line.strip():
+            return line.strip()
+    return "(empty log)"
+
+
+def failure_reason(exit_code: int | None, log_path: Path) -> str:
+    return f"exit code {exit_code}: {last_error_line(log_path)} (log: {log_path})"
+
+
 def tail(path: Path, lines: int = 15) -> str:
     """The last lines of a log, for failure reasons."""
     try:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from harness.executors.base import Availability, Executor, Invocation, JobResult, tail
+from harness.executors.base import Availability, Executor, Invocation, JobResult, failure_reason
 from harness.settings import python_executable
 
 
@@ -53,6 +53,5 @@ class LocalExecutor(Executor):
         duration = time.monotonic() - started
         provenance = {"executor": "local", "python": python_executable(), "method_code_sha256": card.code_hash()}
         if exit_code != 0:
-            return JobResult("failed", exit_code, duration, f"exit code {exit_code}: {tail(invocation.log_path, 8)}",
-                             provenance)
+            return JobResult("failed", exit_code, duration, failure_reason(exit_code, invocation.log_path), provenance)
         return JobResult("done", 0, duration, "", provenance)

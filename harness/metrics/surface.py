@@ -21,6 +21,8 @@ None of these functions reads files.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +44,9 @@ DistanceMethod = Literal["auto", "edt", "kdtree"]
 # building and querying costs about as much as the distance transform per this many voxels
 # (measured on the cine and atrium cases of benchmarks/metrics_bench.py, 2-core reference machine).
 KDTREE_POINT_COST_IN_VOXELS = 3
+# Before either, each point tries its grid neighbours up to this many steps per axis (and this many
+# times the smallest spacing), shortest offset first.
+NEAR_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -135,21 +140,73 @@ def _points_mm(flat: np.ndarray, shape: tuple[int, ...], spacing: np.ndarray) ->
     return np.stack(np.unravel_index(flat, shape), axis=1) * spacing
 
 
+@functools.cache
+def _near_offsets(spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Grid offsets of at most ``NEAR_STEPS`` steps per axis and ``NEAR_STEPS`` × the smallest spacing, shortest first.
+
+    Lengths are computed as the distance transform computes them: √Σ (step × spacing)².
+    """
+    steps = np.array(list(itertools.product(range(-NEAR_STEPS, NEAR_STEPS + 1), repeat=len(spacing))))
+    steps = steps[np.any(steps != 0, axis=1)]
+    lengths = np.sqrt(np.sum((steps * np.array(spacing)) ** 2, axis=1))
+    keep = lengths <= NEAR_STEPS * min(spacing)
+    order = np.argsort(lengths[keep], kind="stable")
+    return steps[keep][order], lengths[keep][order]
+
+
+def _nearest_by_neighbourhood(
+    source_flat: np.ndarray, target_mask: np.ndarray, spacing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact distances of the source points whose nearest target point is a close grid neighbour.
+
+    Offsets are tried shortest first, so the first hit is the nearest target point: a
+    closer one would sit at a shorter offset, and all of those were tried. Returns the
+    distances in source order (NaN where no near offset hits) and the indices left over.
+    """
+    steps, lengths = _near_offsets(tuple(float(s) for s in spacing))
+    padded = np.pad(target_mask, NEAR_STEPS).ravel()
+    padded_shape = tuple(n + 2 * NEAR_STEPS for n in target_mask.shape)
+    coords = np.unravel_index(source_flat, target_mask.shape)
+    points = np.ravel_multi_index(tuple(c + NEAR_STEPS for c in coords), padded_shape)
+    strides = np.array([int(np.prod(padded_shape[axis + 1 :])) for axis in range(len(padded_shape))])
+    distances = np.full(source_flat.size, np.nan)
+    pending = np.arange(source_flat.size)
+    for step, length in zip(steps @ strides, lengths, strict=True):
+        hit = padded[points + step]
+        if hit.any():
+            distances[pending[hit]] = length
+            pending, points = pending[~hit], points[~hit]
+            if not pending.size:
+                break
+    return distances, pending
+
+
 def directed_distances(source: Surface, target: Surface, spacing: np.ndarray, method: DistanceMethod) -> np.ndarray:
-    """Distance (mm) from every element of ``source`` (C order) to the nearest of ``target``; both non-empty."""
+    """Distance (mm) from every element of ``source`` (C order) to the nearest of ``target``; both non-empty.
+
+    Points on both surfaces are at distance 0; under "auto", points with a target point
+    among their near grid neighbours get that exact distance; only the rest need the
+    k-d tree or the distance transform ("auto" picks the cheaper; the others force one).
+    """
     position = np.minimum(np.searchsorted(target.flat, source.flat), target.flat.size - 1)
-    shared = target.flat[position] == source.flat  # on both surfaces: distance 0
-    n_queries = source.flat.size - int(np.count_nonzero(shared))
+    distances = np.zeros(source.flat.size, dtype=np.float64)
+    pending = np.flatnonzero(target.flat[position] != source.flat)
+    if pending.size and method == "auto":
+        near, left_over = _nearest_by_neighbourhood(source.flat[pending], target.mask, spacing)
+        distances[pending] = near
+        pending = pending[left_over]
+    if not pending.size:
+        return distances
     if method == "auto":
-        n_points = target.flat.size + n_queries
+        n_points = target.flat.size + pending.size
         method = "kdtree" if n_points * KDTREE_POINT_COST_IN_VOXELS < target.mask.size else "edt"
     if method == "edt":
-        return ndimage.distance_transform_edt(~target.mask, sampling=spacing)[source.mask]
-    distances = np.zeros(source.flat.size, dtype=np.float64)
-    if n_queries:
-        shape = target.mask.shape
-        tree = cKDTree(_points_mm(target.flat, shape, spacing), leafsize=32, balanced_tree=False, compact_nodes=False)
-        distances[~shared] = tree.query(_points_mm(source.flat[~shared], shape, spacing), k=1)[0]
+        transform = ndimage.distance_transform_edt(~target.mask, sampling=spacing).ravel()
+        distances[pending] = transform[source.flat[pending]]
+        return distances
+    shape = target.mask.shape
+    tree = cKDTree(_points_mm(target.flat, shape, spacing), leafsize=32, balanced_tree=False, compact_nodes=False)
+    distances[pending] = tree.query(_points_mm(source.flat[pending], shape, spacing), k=1)[0]
     return distances
 
 

@@ -1,0 +1,61 @@
+"""The command line: clear messages and exit codes, no raw tracebacks without --debug."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TINY_DEMO
+
+
+def segarena(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli.main", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_run_with_a_bad_config_exits_2_naming_the_field(write_benchmark) -> None:
+    result = segarena("run", str(write_benchmark(TINY_DEMO + "methods:\n  - {name: threshold_baseline, params: {myocardium_width_mm: wide}}\n")))
+    assert result.returncode == 2
+    assert "methods[0].params.myocardium_width_mm: expected float, got 'wide'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(write_benchmark) -> None:
+    result = segarena("--debug", "validate", str(write_benchmark("datasets: [{name: demo_cinema}]\n")))
+    assert result.returncode != 0 and "Traceback" in result.stderr and "demo_cine" in result.stderr
+
+
+def test_missing_benchmark_file(tmp_path: Path) -> None:
+    result = segarena("run", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_run_reports_failures_and_where_the_report_is(write_benchmark, tmp_path: Path) -> None:
+    path = write_benchmark(TINY_DEMO + "methods:\n  - name: crashy\n  - name: threshold_baseline\n")
+    first = segarena("run", str(path))
+    assert first.returncode == 1
+    assert "train crashy" in first.stdout and "deliberate crash" in first.stdout
+    assert f"Report: {tmp_path / 'report' / 'index.html'}" in first.stdout.replace("\n", "")
+    path.write_text(path.read_text().replace("  - name: crashy\n", ""))
+    again = segarena("run", str(path))
+    assert again.returncode == 0
+    assert "skipped" in again.stdout
+
+
+def test_executor_not_available_yet_is_explained(write_benchmark) -> None:
+    result = segarena("run", "--executor", "ray", str(write_benchmark(TINY_DEMO + "methods:\n  - name: threshold_baseline\n")))
+    assert result.returncode == 2 and "'ray' executor is not available" in result.stderr
+
+
+def test_validate_dataset_lists_problems(tmp_path: Path) -> None:
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "dataset.json").write_text('{"labels": {"background": 0}}')
+    result = segarena("validate-dataset", str(tmp_path / "ds"))
+    assert result.returncode == 2
+    assert "'channel_names' is missing" in result.stdout and "'numTraining' is missing" in result.stdout
+
+
+def test_list_shows_builtin_components() -> None:
+    result = segarena("list")
+    assert result.returncode == 0 and "demo_cine" in result.stdout and "unet2d" in result.stdout
