@@ -61,7 +61,9 @@ def _published(bench: Benchmark) -> tuple[list[dict[str, Any]], pd.DataFrame]:
 
 
 def _read_csv(path: str | None) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=True) if path and Path(path).is_file() else pd.DataFrame()
+    if not path or not Path(path).is_file() or Path(path).stat().st_size <= 1:
+        return pd.DataFrame()
+    return pd.read_csv(path, keep_default_na=True)
 
 
 def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.common.dataset import CommonDataset
+from harness.common.dataset import CommonDataset, label_file_name
 from harness.config.models import Benchmark
 from harness.datasets.convert import convert_dataset
 from harness.datasets.registry import DatasetRegistry
@@ -149,8 +149,52 @@ def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
             "invalid_cases": sorted(valid_prediction_cases(violations)), "provenance": result.provenance}
 
 
+def run_evaluate_raters(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+    """Score each second rater (``labelsTr_<rater>/``) against the reference on the test cases.
+
+    A case the rater did not contour is excluded (it is not a failure of anyone's).
+    """
+    split = ctx.dep_output(job, "split")
+    dataset = CommonDataset.open(Path(split["dataset_path"]))
+    splits = Splits.read(Path(split["path"]))
+    groups = tuple(g for i in job.spec["folds"] for g in splits.folds[i].test)
+    card = ctx.datasets.card(job.spec["dataset"])
+    frames = []
+    subject_frames = []
+    for folder in sorted(p for p in dataset.root.glob("labelsTr_*") if p.is_dir()):
+        rater = folder.name.removeprefix("labelsTr_")
+        cases = [r for r in test_cases(dataset, groups) if r.has_label and (folder / label_file_name(r.case)).is_file()]
+        if not cases:
+            continue
+        metrics, subjects = evaluate_predictions(
+            dataset, cases, folder, set(), ctx.bench.metrics, ctx.bench.clinical if card.cine else None,
+            f"rater:{rater}", None,
+        )
+        for frame in (metrics, subjects):
+            if not frame.empty:
+                frame.insert(0, "dataset", job.spec["dataset"])
+                if "method" not in frame:
+                    frame.insert(1, "method", f"rater:{rater}")
+                for name, value in (("regime", "-"), ("subset", "-"), ("fold", -1), ("seed", -1)):
+                    frame[name] = value
+        frames.append(metrics)
+        subject_frames.append(subjects)
+    folder = ctx.job_dir(job)
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics_path = folder / "metrics.csv"
+    (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()).to_csv(metrics_path, index=False)
+    subjects_path = None
+    if any(not s.empty for s in subject_frames):
+        subjects_path = folder / "subjects.csv"
+        pd.concat([s for s in subject_frames if not s.empty], ignore_index=True).to_csv(subjects_path, index=False)
+    return {"kind": "evaluate", "metrics": str(metrics_path), "subjects": str(subjects_path) if subjects_path else None,
+            "n_raters": len(frames)}
+
+
 def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     """Score the predictions; a failed predict job is scored too (every case as missing)."""
+    if job.spec.get("raters"):
+        return run_evaluate_raters(ctx, job, progress)
     dataset, splits, fold_index = _fold(ctx, job)
     cases = test_cases(dataset, splits.folds[fold_index].test)
     predict = ctx.outputs.get(job.deps[0])
