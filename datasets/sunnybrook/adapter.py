@@ -343,6 +343,8 @@ class Adapter(DatasetAdapter):
                 n_slices=len(members), spacing_x_mm=geometry.spacing_mm[0], spacing_y_mm=geometry.spacing_mm[1],
                 spacing_z_mm=geometry.spacing_mm[2], has_label=has_label, group=name, site=SITE,
                 vendor=first.manufacturer, field_strength_t=first.field_strength_t, source_files=";".join(sources),
+                # an image with an i-contour but no o-contour leaves MYO unknown: score LV only
+                annotated="" if all(i.label is None or i.contours.get("o") for i in members) else "LV",
             )
             prepared.append((record, ScalarImage(volume, geometry), label))
         for record, scalar_image, label_map in prepared:

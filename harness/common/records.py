@@ -27,6 +27,14 @@ class CaseRecord:
     vendor: str = ""
     field_strength_t: float | None = None
     source_files: str = ""  # ';'-separated paths relative to the raw folder
+    # ';'-separated structures whose reference is complete in this case; empty = every label.
+    # E.g. Sunnybrook ES frames often have no epicardial contour: annotated = "LV".
+    annotated: str = ""
+
+    @property
+    def annotated_structures(self) -> set[str] | None:
+        """The structures the reference covers, or None for all of them."""
+        return {s for s in self.annotated.split(";") if s} or None
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -58,6 +66,7 @@ class CaseRecord:
             vendor=row.get("vendor", "") or "",
             field_strength_t=opt_float(row.get("field_strength_t", "") or ""),
             source_files=row.get("source_files", "") or "",
+            annotated=row.get("annotated", "") or "",
         )
 
 

@@ -56,9 +56,15 @@ def evaluate_one(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str
     geometry = (reference or prediction).geometry if (reference or prediction) else None
     base = {"case": record.case, "subject": record.subject, "phase": record.phase, "frame": record.frame}
     metric_rows: list[dict[str, object]] = []
+    annotated = record.annotated_structures
+    scored = {k: v for k, v in task.structures.items() if annotated is None or k in annotated}
     if reference is not None:
+        for name in sorted(set(task.structures) - set(scored)):  # counted as excluded, never silently dropped
+            for metric in task.settings.names:
+                metric_rows.append({**base, "label": name, "metric": metric, "value": math.nan,
+                                    "status": "not_annotated"})
         rows = evaluate_case(reference.array, prediction.array if prediction is not None else None,
-                             reference.geometry.array_spacing_mm, task.structures, task.settings)
+                             reference.geometry.array_spacing_mm, scored, task.settings) if scored else []
         for row in rows:
             status = row.status if prediction is not None or pred_status == "missing_prediction" else pred_status
             metric_rows.append({**base, "label": row.label, "metric": row.metric, "value": row.value,
@@ -72,7 +78,7 @@ def evaluate_one(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str
             volume_rows.append({"subject": record.subject, "frame": record.frame if record.frame is not None else 0,
                                 "phase": record.phase, "structure": clinical_name,
                                 "volume_pred_ml": pred_vol.get(name, math.nan),
-                                "volume_ref_ml": ref_vol.get(name, math.nan)})
+                                "volume_ref_ml": ref_vol.get(name, math.nan) if name in scored else math.nan})
     return metric_rows, volume_rows
 
 
