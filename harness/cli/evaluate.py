@@ -69,7 +69,7 @@ def evaluate(
                   f"({result.n_rows} rows, convention {settings.convention})")  # fmt: skip
     for title, cases in (
         ("missing prediction (scored as failures)", result.missing_predictions),
-        ("unreadable prediction (scored as failures)", result.unreadable_predictions),
+        ("invalid (unreadable) prediction (scored as failures)", result.invalid_predictions),
         ("prediction without reference (not scored)", result.unmatched_predictions),
     ):
         if cases:

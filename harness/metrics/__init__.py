@@ -14,6 +14,7 @@ from harness.metrics.conventions import CONVENTION_NAMES, Convention, get_conven
 from harness.metrics.folder import FolderEvaluation, evaluate_folders
 from harness.metrics.policy import DEFAULT_EMPTY_POLICY, EmptyRuleOverride, describe_policy
 from harness.metrics.settings import MetricsSettings
+from harness.metrics.structures import parse_label_items, structures_from_dataset_json, structures_from_labels
 from harness.metrics.surface import SurfaceDistances, compute_surface_distances
 
 __all__ = [
@@ -34,5 +35,8 @@ __all__ = [
     "evaluate_case",
     "evaluate_folders",
     "get_convention",
+    "parse_label_items",
     "score_missing_prediction",
+    "structures_from_dataset_json",
+    "structures_from_labels",
 ]

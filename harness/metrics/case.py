@@ -13,8 +13,9 @@ Statuses (the set is closed; see docs/metrics.md):
   policy's rule for that case gave the value (NaN when the rule is ``exclude``);
 * ``missing_prediction``: there is no prediction; the policy's
   ``missing_prediction`` rule gave the value (a failure, never a reward);
-* ``unreadable_prediction``: as ``missing_prediction``, for a prediction file
-  that exists but cannot be read (set by :mod:`harness.metrics.folder`);
+* ``invalid_prediction``: as ``missing_prediction``, for a prediction file that
+  exists but cannot be used (unreadable; set by :mod:`harness.metrics.folder` and
+  by the benchmark runner, which also uses it for predictions failing validation);
 * ``undefined``: both masks non-empty but the formula divides by zero
   (specificity when the reference fills the whole image); the value is NaN.
 """
@@ -44,7 +45,7 @@ from harness.metrics.surface_metrics import (
 )
 
 STATUSES: tuple[str, ...] = (
-    "ok", "both_empty", "reference_empty", "prediction_empty", "missing_prediction", "unreadable_prediction",
+    "ok", "both_empty", "reference_empty", "prediction_empty", "missing_prediction", "invalid_prediction",
     "undefined",
 )  # fmt: skip
 

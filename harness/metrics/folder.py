@@ -5,7 +5,7 @@ Masks are NIfTI (``.nii.gz``, ``.nii``), NRRD (``.nrrd``) or MetaImage (``.mha``
 name without its extension. Every reference case gets rows:
 
 * a prediction file that is missing scores as ``missing_prediction``, one that
-  cannot be read as ``unreadable_prediction`` (the policy's failure values);
+  cannot be read as ``invalid_prediction`` (the policy's failure values);
 * a prediction whose geometry (size, spacing, origin, direction, up to 1e-5
   relative) differs from its reference raises :class:`InputDataError` naming the case;
 * predictions without a reference are not scored; they are listed in the result.
@@ -48,7 +48,7 @@ class FolderEvaluation:
     n_cases: int
     n_rows: int
     missing_predictions: tuple[str, ...]
-    unreadable_predictions: tuple[str, ...]
+    invalid_predictions: tuple[str, ...]
     unmatched_predictions: tuple[str, ...]  # prediction files without a reference: not scored
 
 
@@ -139,7 +139,7 @@ def evaluate_case_files(
     try:
         prediction, pred_geometry = read_mask(prediction_path)
     except InputDataError as err:
-        rows = score_missing_prediction(reference, spacing_mm, structures, settings, "unreadable_prediction")
+        rows = score_missing_prediction(reference, spacing_mm, structures, settings, "invalid_prediction")
         return CaseResult(case, rows, str(err))
     check_same_geometry(case, ref_geometry, pred_geometry)
     try:
@@ -191,13 +191,13 @@ def evaluate_folders(
         (case, path, predictions.get(case), dict(structures), settings) for case, path in sorted(references.items())
     ]
     results: dict[str, list[MetricRow]] = {}
-    unreadable: list[str] = []
+    invalid: list[str] = []
 
     def collect(result: CaseResult) -> None:
         results[result.case] = result.rows
         if result.problem is not None:
-            unreadable.append(result.case)
-            log.warning("case %s: %s; scored as unreadable_prediction", result.case, result.problem)
+            invalid.append(result.case)
+            log.warning("case %s: %s; scored as invalid_prediction", result.case, result.problem)
         if on_case_done is not None:
             on_case_done(result.case)
 
@@ -223,6 +223,6 @@ def evaluate_folders(
         n_cases=len(results),
         n_rows=n_rows,
         missing_predictions=missing,
-        unreadable_predictions=tuple(sorted(unreadable)),
+        invalid_predictions=tuple(sorted(invalid)),
         unmatched_predictions=unmatched,
     )

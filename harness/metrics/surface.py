@@ -11,10 +11,12 @@ of background (zero padding where the box meets the image border). This is
 exact, not an approximation: in every convention the outside of the image is
 background, the surfaces lie inside the box, and Euclidean distances between
 surface points do not depend on the box. Per direction, surface points that lie
-on both surfaces are at distance 0; the others get their exact nearest-surface
-distance from one Euclidean distance transform of the box, or from one exact
-nearest-neighbour query (k-d tree) over the surface points when those are few
-for the size of the box. Both give the same distances.
+on both surfaces are at distance 0; points with a point of the other surface
+among their nearest grid neighbours (tried shortest offset first) get that exact
+distance; the rest get theirs from one Euclidean distance transform of the box,
+or from one exact nearest-neighbour query (k-d tree) over the surface points when
+those are few for the size of the box. All routes give the same distances
+(tests/metrics/test_conventions_oracles.py checks them against each other).
 
 None of these functions reads files.
 """
