@@ -32,24 +32,27 @@ def _phantom_module():  # the generator lives beside this file
 
 
 class Adapter(DatasetAdapter):
-    """Options: ``subjects`` (default 16), ``frames`` (default 8), ``seed``."""
+    """Options: ``subjects`` (default 16), ``frames`` (default 8), ``seed``, ``prefix`` (subject names,
+    default ``demo``) and ``domain`` (``standard`` or ``ultrahigh``: a 7T-like second domain)."""
 
     def prepare_raw(self, raw: Path) -> None:
         n_subjects = int(self.options.get("subjects", DEFAULT_SUBJECTS))
         n_frames = int(self.options.get("frames", 8))
         seed = int(self.options.get("seed", BASE_SEED))
+        prefix = str(self.options.get("prefix", "demo"))
+        domain = str(self.options.get("domain", "standard"))
         info_path = raw / "info.csv"
-        wanted = [(f"demo{i:03d}", seed + i) for i in range(n_subjects)]
+        wanted = [(f"{prefix}{i:03d}", seed + i) for i in range(n_subjects)]
         if info_path.is_file():
             with info_path.open() as handle:
                 rows = list(csv.DictReader(handle))
             have = [(r["subject"], int(r["seed"])) for r in rows]
-            if have == wanted and all(int(r["n_frames"]) == n_frames for r in rows):
+            if have == wanted and all(int(r["n_frames"]) == n_frames and r.get("domain") == domain for r in rows):
                 return
         make_phantom = _phantom_module().make_phantom
         rows = []
         for subject, subject_seed in wanted:
-            phantom = make_phantom(subject_seed, n_frames)
+            phantom = make_phantom(subject_seed, n_frames, domain)
             folder = raw / subject
             folder.mkdir(parents=True, exist_ok=True)
             for name, array in (("cine", phantom.image), ("labels", phantom.labels)):
@@ -58,7 +61,7 @@ class Adapter(DatasetAdapter):
                 sitk.WriteImage(image, str(folder / f"{name}.nii.gz"), useCompression=True)
             rows.append(
                 {"subject": subject, "n_frames": n_frames, "ed_frame": phantom.ed_frame,
-                 "es_frame": phantom.es_frame, "seed": subject_seed}
+                 "es_frame": phantom.es_frame, "seed": subject_seed, "domain": domain}
             )
         with info_path.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -97,7 +100,8 @@ class Adapter(DatasetAdapter):
             record = CaseRecord(
                 case=f"{subject.subject}_f{frame:02d}", subject=subject.subject, phase=phase, frame=frame,
                 n_slices=int(cine_array.shape[1]), spacing_x_mm=spacing[0], spacing_y_mm=spacing[1],
-                spacing_z_mm=spacing[2], has_label=True, site="phantom", vendor="SegArena", field_strength_t=1.5,
+                spacing_z_mm=spacing[2], has_label=True, site="phantom", vendor="SegArena",
+                field_strength_t=7.0 if subject.extra.get("domain") == "ultrahigh" else 1.5,
                 source_files=f"{subject.subject}/cine.nii.gz;{subject.subject}/labels.nii.gz",
             )
             write_case_files(out, record, [ScalarImage(cine_array[frame], geometry)],

@@ -35,9 +35,16 @@ def _ellipse(yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, ry: float, rx
     return (u / max(rx, 1e-6)) ** 2 + (v / max(ry, 1e-6)) ** 2 <= 1.0
 
 
-def make_phantom(seed: int, n_frames: int = 8) -> Phantom:
+#: Acquisition styles: "standard" (1.5 T-like) and "ultrahigh" (7 T-like: finer pixels,
+#: more noise, a much stronger bias field and lower blood-myocardium contrast).
+DOMAINS = ("standard", "ultrahigh")
+
+
+def make_phantom(seed: int, n_frames: int = 8, domain: str = "standard") -> Phantom:
     if n_frames < 2:
         raise ValueError(f"a cine phantom needs at least 2 frames (ED and ES), got {n_frames}")
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown phantom domain '{domain}'; expected one of {DOMAINS}")
     rng = np.random.default_rng(seed)
     n_slices = int(rng.integers(8, 13))
     pixel_mm = float(rng.uniform(1.3, 1.5))
@@ -58,6 +65,11 @@ def make_phantom(seed: int, n_frames: int = 8) -> Phantom:
     liver_c = (cy + rng.uniform(25, 35), cx + rng.uniform(15, 30))
     aorta_c = (cy - rng.uniform(28, 36), cx + rng.uniform(-5, 15))
     bias = rng.uniform(-0.25, 0.25, size=3)
+    if domain == "ultrahigh":
+        pixel_mm *= 0.75
+        noise *= 1.8
+        bias *= 2.5
+        myo = myo + 0.12
 
     yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
     # two-times supersampled grid for partial-volume intensities

@@ -45,12 +45,19 @@ def load_benchmark(path: Path) -> Benchmark:
     published = [p.model_copy(update={"path": _resolve(base, p.path)}) for p in bench.published]
     report = bench.report.model_copy(update={"out": _resolve(base, bench.report.out)})
     run_dir = _resolve(base, bench.run_dir) or (base / "runs" / bench.name)
+    factors = bench.factors.model_copy(update={
+        "regimes": [r.model_copy(update={"weights": _resolve(base, r.weights)}) for r in bench.factors.regimes],
+        "subsets": [s.model_copy(update={"confidence": s.confidence.model_copy(update={
+            "reference_volumes": _resolve(base, s.confidence.reference_volumes)})}) if s.confidence else s
+            for s in bench.factors.subsets],
+    })
     plugins = bench.plugins.model_copy(update={
         "datasets": [_resolve(base, p) for p in bench.plugins.datasets],
         "methods": [_resolve(base, p) for p in bench.plugins.methods],
     })
     return bench.model_copy(update={"datasets": datasets, "published": published, "report": report,
-                                    "run_dir": run_dir, "plugins": plugins})
+                                    "run_dir": run_dir, "plugins": plugins,
+                                    "factors": factors})
 
 
 def json_schema() -> str:

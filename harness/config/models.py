@@ -19,14 +19,19 @@ SCHEMA_VERSION = 1
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class DatasetEntry(Strict):
     name: str = Field(description="a registered dataset (datasets/<name>/dataset.yaml)")
+    id: str | None = Field(None, description="display name, when one dataset appears with several option sets")
     raw: Path | None = Field(None, description="the raw folder; not needed for generated datasets")
     converted: Path | None = Field(None, description="use an already converted common-format folder instead")
     options: dict[str, Any] = Field(default_factory=dict, description="adapter options")
+
+    @property
+    def key(self) -> str:
+        return self.id or self.name
 
 
 class MethodEntry(Strict):
@@ -63,21 +68,53 @@ class KFoldSplit(Strict):
 Split = Annotated[HoldoutSplit | KFoldSplit, Field(discriminator="kind")]
 
 
+class BaseJob(Strict):
+    """A training job of this benchmark that another job starts from."""
+
+    dataset: str
+    method: str = Field(description="the base method entry's id (or name)")
+    regime: str | None = Field(None, description="default: the first regime that is not a fine-tuning one")
+    subset: str = "all"
+    fold: int = Field(0, ge=0, description="which fold's model of the base dataset")
+
+
 class Regime(Strict):
-    """How a method's weights start: from scratch, ImageNet, or another job's model (fine-tuning)."""
+    """How a method's weights start: from scratch (R), ImageNet (TL), or another job's model (TL2)."""
 
     name: str
     init: Literal["scratch", "imagenet", "finetune"] = "scratch"
-    weights: Path | None = Field(None, description="local weights file (imagenet regime, offline machines)")
-    from_job: str | None = Field(None, alias="from", description="the base job to fine-tune from")
+    weights: Path | None = Field(None, description="local ImageNet weights file (offline machines)")
+    base: BaseJob | None = Field(None, alias="from", description="finetune: the job whose model to start from")
+    datasets: list[str] = Field(default_factory=list, description="apply only on these datasets (default: all)")
+    methods: list[str] = Field(default_factory=list, description="apply only to these method ids (default: all trainable)")
+
+    @model_validator(mode="after")
+    def _init_fields(self) -> Regime:
+        if self.init == "finetune" and self.base is None:
+            raise ValueError(f"regime '{self.name}': init finetune needs `from: {{dataset, method}}`")
+        if self.init != "finetune" and self.base is not None:
+            raise ValueError(f"regime '{self.name}': `from` is only for init finetune")
+        if self.weights is not None and self.init != "imagenet":
+            raise ValueError(f"regime '{self.name}': `weights` is only for init imagenet")
+        return self
+
+
+class Confidence(Strict):
+    """Keep subjects whose volumes from a reference method agree with the truth (cmr-seg-tl's p05/p10/p15)."""
+
+    reference_volumes: Path = Field(description="CSV with subject, edv_ml, esv_ml from the reference method")
+    max_error_pct: float = Field(gt=0, description="max(|ΔEDV|, |ΔESV|) / truth, in percent")
 
 
 class Subset(Strict):
     """Which part of the training subjects a method sees."""
 
     name: str
-    n_subjects: int | None = Field(None, ge=1)
+    n_subjects: int | None = Field(None, ge=1, description="this many training subjects, drawn by the seed")
+    subjects: list[str] = Field(default_factory=list, description="exactly these training subjects")
     phases: list[str] = Field(default_factory=list, description="e.g. [ED, ES]: only these frames")
+    confidence: Confidence | None = None
+    datasets: list[str] = Field(default_factory=list, description="apply only on these datasets (default: all)")
 
 
 class Factors(Strict):
@@ -145,12 +182,45 @@ class Benchmark(Strict):
     plugins: Plugins = Field(default_factory=Plugins)
     run_dir: Path | None = Field(None, description="run folder (store, logs, predictions); default runs/<name>")
 
+    def base_regime(self, base: BaseJob) -> str | None:
+        """The regime of a fine-tuning base job (its own, or the first non-finetune regime)."""
+        if base.regime is not None:
+            return base.regime
+        return next((r.name for r in self.factors.regimes if r.init != "finetune"), None)
+
     @model_validator(mode="after")
     def _unique_names(self) -> Benchmark:
-        for what, keys in (("dataset", [d.name for d in self.datasets]), ("method", [m.key for m in self.methods])):
+        for what, keys in (("dataset", [d.key for d in self.datasets]), ("method", [m.key for m in self.methods])):
             duplicates = sorted({k for k in keys if keys.count(k) > 1})
             if duplicates:
                 raise ValueError(f"{what} listed twice: {', '.join(duplicates)} (give each method entry its own `id`)")
         if not self.datasets and not self.published:
             raise ValueError("a benchmark needs at least one dataset or one published entry")
+        for what, names in (("regime", [r.name for r in self.factors.regimes]),
+                            ("subset", [s.name for s in self.factors.subsets])):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"factors: {what} names listed twice: {', '.join(duplicates)}")
+        datasets = {d.key for d in self.datasets}
+        methods = {m.key for m in self.methods}
+        regimes = {r.name: r for r in self.factors.regimes}
+        for index, regime in enumerate(self.factors.regimes):
+            where = f"factors.regimes[{index}]"
+            for name in regime.datasets:
+                if name not in datasets:
+                    raise ValueError(f"{where}.datasets: '{name}' is not a dataset of this benchmark")
+            for name in regime.methods:
+                if name not in methods:
+                    raise ValueError(f"{where}.methods: '{name}' is not a method id of this benchmark")
+            if regime.base is not None:
+                base = regime.base
+                if base.dataset not in datasets:
+                    raise ValueError(f"{where}.from.dataset: '{base.dataset}' is not a dataset of this benchmark")
+                if base.method not in methods:
+                    raise ValueError(f"{where}.from.method: '{base.method}' is not a method id of this benchmark")
+                base_regime = self.base_regime(base)
+                if base_regime not in regimes or regimes[base_regime].init == "finetune":
+                    raise ValueError(f"{where}.from.regime: '{base_regime}' must be a non-finetune regime of this benchmark")
+                if base.subset not in {s.name for s in self.factors.subsets}:
+                    raise ValueError(f"{where}.from.subset: '{base.subset}' is not a subset of this benchmark")
         return self

@@ -17,6 +17,10 @@ def make_executor(settings: LocalSettings | DockerSettings | RaySettings) -> Exe
     executor: Executor
     if isinstance(settings, LocalSettings):
         executor = LocalExecutor(settings.threads)
+    elif isinstance(settings, DockerSettings):
+        from harness.executors.docker import DockerExecutor
+
+        executor = DockerExecutor(settings)
     else:
         from harness.executors.unavailable import PlannedExecutor
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config.models import Benchmark, KFoldSplit
+from harness.config.models import Benchmark, KFoldSplit, Regime
+from harness.errors import ConfigError
 from harness.datasets.registry import DatasetRegistry
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import EVALUATOR_VERSION, Job, content_key, fingerprint_tree, hash_files
@@ -30,10 +31,21 @@ def _fold_indices(bench: Benchmark) -> list[int]:
     return [0]
 
 
+def _regime_applies(regime: Regime, dataset: str, method_id: str, trainable: bool, bench: Benchmark) -> bool:
+    if regime.datasets and dataset not in regime.datasets:
+        return False
+    if regime.methods:
+        return method_id in regime.methods
+    # a method without training only runs under the first regime that applies to the dataset
+    first = next(r for r in bench.factors.regimes if not r.datasets or dataset in r.datasets)
+    return trainable or regime is first
+
+
 def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegistry) -> Plan:
     """Build the job graph; every key hashes exactly the inputs and parameters of its job."""
     plan = Plan()
     evaluations: list[str] = []
+    pending: list[tuple[Any, ...]] = []
     for d_index, entry in enumerate(bench.datasets):
         card = datasets.card(entry.name)
         assert card.folder is not None
@@ -48,20 +60,20 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
         convert = plan.add(Job(
             content_key("convert", {"card": card.model_dump(mode="json"), "code": adapter_code,
                                     "options": entry.options, **source}),
-            "convert", f"convert {entry.name}", (),
-            {"dataset_index": d_index, "dataset": entry.name},
+            "convert", f"convert {entry.key}", (),
+            {"dataset_index": d_index, "dataset": entry.key, "dataset_name": entry.name},
         ))
         split = plan.add(Job(
             content_key("split", {"convert": convert.key, "split": bench.factors.split}),
-            "split", f"split {entry.name}", (convert.key,), {"dataset": entry.name},
+            "split", f"split {entry.key}", (convert.key,), {"dataset": entry.key, "dataset_name": entry.name},
         ))
         # Second raters' masks (labelsTr_<rater>/, e.g. cine7t) become inter-observer rows;
         # the job finds nothing to do when the converted dataset has no such folder.
         raters = plan.add(Job(
             content_key("evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
                                             "folds": _fold_indices(bench), "version": EVALUATOR_VERSION}),
-            "evaluate", f"evaluate second raters on {entry.name}", (split.key,),
-            {"dataset": entry.name, "raters": True, "folds": _fold_indices(bench)},
+            "evaluate", f"evaluate second raters on {entry.key}", (split.key,),
+            {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench)},
         ))
         evaluations.append(raters.key)
         for m_index, method_entry in enumerate(bench.methods):
@@ -69,31 +81,57 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
             params = method.resolve_params(method_entry.params, f"methods[{m_index}].params")
             code = method.code_hash()
             for regime in bench.factors.regimes:
+                if not _regime_applies(regime, entry.key, method_entry.key, method.needs_training, bench):
+                    continue
                 for subset in bench.factors.subsets:
+                    if subset.datasets and entry.key not in subset.datasets:
+                        continue
                     for fold in _fold_indices(bench):
                         for seed in bench.factors.seeds:
-                            factors = {"regime": regime.name, "subset": subset.name, "fold": fold, "seed": seed}
-                            label = f"{method_entry.key} on {entry.name} " + " ".join(
-                                f"{k} {v}" for k, v in factors.items()
-                            )
-                            common = {"dataset": entry.name, "method": method_entry.name,
-                                      "method_id": method_entry.key, "params": params, **factors}
-                            train = plan.add(Job(
-                                content_key("train", {"split": split.key, "method": method.name, "code": code,
-                                                      "params": params, "regime": regime, "subset": subset,
-                                                      "fold": fold, "seed": seed}),
-                                "train", f"train {label}", (split.key,), common,
-                            ))
-                            predict = plan.add(Job(
-                                content_key("predict", {"train": train.key}),
-                                "predict", f"predict {label}", (train.key, split.key), common,
-                            ))
-                            evaluate = plan.add(Job(
-                                content_key("evaluate", {"predict": predict.key, "metrics": bench.metrics,
-                                                         "clinical": bench.clinical, "version": EVALUATOR_VERSION}),
-                                "evaluate", f"evaluate {label}", (predict.key, split.key), common,
-                            ))
-                            evaluations.append(evaluate.key)
+                            pending.append((entry, split, method_entry, method.name, code, params,
+                                            regime, subset, fold, seed))
+    # Fine-tuning jobs come after every other job: their base job's key must be known.
+    pending.sort(key=lambda item: item[6].init == "finetune")
+    train_keys: dict[tuple[str, str, str, str, int, int], str] = {}
+    for dataset_entry, split, method_entry, method_name, code, params, regime, subset, fold, seed in pending:
+        dataset_name = dataset_entry.key
+        factors = {"regime": regime.name, "subset": subset.name, "fold": fold, "seed": seed}
+        label = f"{method_entry.key} on {dataset_name} " + " ".join(f"{k} {v}" for k, v in factors.items())
+        common = {"dataset": dataset_name, "dataset_name": dataset_entry.name, "method": method_name, "method_id": method_entry.key, "params": params,
+                  **factors}
+        deps: tuple[str, ...] = (split.key,)
+        init: dict[str, Any] = {"kind": regime.init}
+        if regime.init == "imagenet" and regime.weights is not None:
+            init["weights_sha256"] = hash_files([regime.weights]) if regime.weights.is_file() else "missing"
+        if regime.base is not None:
+            base = regime.base
+            base_regime = bench.base_regime(base)
+            base_key = train_keys.get((base.dataset, base.method, base_regime or "", base.subset, base.fold, seed))
+            if base_key is None:
+                raise ConfigError(
+                    f"factors.regimes: regime '{regime.name}' starts from {base.method} on {base.dataset} "
+                    f"(regime {base_regime}, subset {base.subset}, fold {base.fold}, seed {seed}), "
+                    "but the benchmark plans no such training job"
+                )
+            deps = (split.key, base_key)
+            init["base"] = base_key
+        common["init"] = init
+        train = plan.add(Job(
+            content_key("train", {"split": split.key, "method": method_name, "code": code, "params": params,
+                                  "regime": regime, "init": init, "subset": subset, "fold": fold, "seed": seed}),
+            "train", f"train {label}", deps, common,
+        ))
+        train_keys[(dataset_name, method_entry.key, regime.name, subset.name, fold, seed)] = train.key
+        predict = plan.add(Job(
+            content_key("predict", {"train": train.key}),
+            "predict", f"predict {label}", (train.key, split.key), common,
+        ))
+        evaluate = plan.add(Job(
+            content_key("evaluate", {"predict": predict.key, "metrics": bench.metrics,
+                                     "clinical": bench.clinical, "version": EVALUATOR_VERSION}),
+            "evaluate", f"evaluate {label}", (predict.key, split.key), common,
+        ))
+        evaluations.append(evaluate.key)
     published = [content_key("published", {"entry": p, "tree": fingerprint_tree(p.path)}) for p in bench.published]
     plan.add(Job(
         content_key("report", {"evaluations": evaluations, "published": published, "report": bench.report,

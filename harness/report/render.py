@@ -20,6 +20,7 @@ from harness.report.viewmodel import (
     concat,
     ef_tables,
     entry_name,
+    factor_matrices,
     fmt,
     leaderboards,
     status_counts,
@@ -118,6 +119,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         "rank_by": bench.report.rank_by,
         "leaderboards": leaderboards(metrics, bench.report.rank_by),
         "ef_tables": ef,
+        "matrices": factor_matrices(metrics, bench.report.rank_by),
         "published": published,
         "policy": describe_policy(bench.metrics),
         "clinical": bench.clinical.model_dump(),
@@ -147,6 +149,12 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
 
 
 def _provenance_detail(output: dict[str, Any]) -> str:
+    init = output.get("init") or {}
+    if output.get("kind") == "train" and init.get("kind") == "finetune":
+        return (f"fine-tuned from job {init['base_job'][:12]} on {init.get('base_dataset')} "
+                f"(weights sha256 {init.get('weights_sha256', '')[:16]}…)")
+    if output.get("kind") == "train" and init.get("kind") == "imagenet":
+        return f"ImageNet encoder from {init.get('weights') or init.get('source')}"
     if output.get("kind") == "split":
         return f"splits sha256 {output.get('sha256', '')}"
     if output.get("kind") == "convert":

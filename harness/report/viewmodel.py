@@ -85,6 +85,25 @@ def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
     return boards
 
 
+def factor_matrices(metrics: pd.DataFrame, metric: str) -> list[dict[str, Any]]:
+    """Regimes × subsets side by side: per dataset and structure, mean ``metric`` of each method·regime per subset."""
+    out: list[dict[str, Any]] = []
+    if metrics.empty:
+        return out
+    rows = metrics[(metrics["metric"] == metric) & (metrics["regime"] != "-")]
+    for (dataset, label), group in rows.groupby(["dataset", "label"], sort=True):
+        if group["regime"].nunique() < 2 and group["subset"].nunique() < 2:
+            continue
+        table = group.groupby(["method", "regime", "subset"], sort=False)["value"].mean().unstack("subset")
+        subsets = list(dict.fromkeys(group["subset"]))
+        out.append({
+            "dataset": str(dataset), "label": str(label), "metric": metric, "subsets": subsets,
+            "rows": [{"method": m, "regime": r, "cells": [table.loc[(m, r)].get(sub, math.nan) for sub in subsets]}
+                     for m, r in table.index],
+        })
+    return out
+
+
 def leaderboard_frame(board: Leaderboard) -> pd.DataFrame:
     """The numbers behind a leaderboard (used by tests to compare the page with metrics.csv)."""
     records = []

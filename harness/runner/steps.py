@@ -21,7 +21,7 @@ from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import Job
 from harness.runner.contract import check_predictions, valid_prediction_cases
 from harness.runner.evaluation import evaluate_predictions
-from harness.runner.views import make_images_view, make_training_view, select_training_cases
+from harness.runner.views import link_file, make_images_view, make_training_view, select_training_cases
 from harness.settings import cache_dir
 from harness.splits import Splits, make_splits
 
@@ -55,9 +55,9 @@ def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
         return {"kind": "convert", "path": str(entry.converted), "n_cases": None}
     card = ctx.datasets.card(entry.name)
     adapter = ctx.datasets.adapter(entry.name, entry.options)
-    out = cache_dir() / "datasets" / f"{entry.name}-{job.short}"
+    out = cache_dir() / "datasets" / f"{entry.key}-{job.short}"
     if card.generated:
-        raw = cache_dir() / "raw" / f"{entry.name}-{job.short}"
+        raw = cache_dir() / "raw" / f"{entry.key}-{job.short}"
     else:
         if entry.raw is None:
             raise InputDataError(
@@ -105,8 +105,12 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
         val_cases = select_training_cases(dataset, fold.val, subset.model_copy(update={"n_subjects": None}), 0)
         mounts["val"] = make_training_view(dataset, val_cases, folder / "val")
     mounts["out"].mkdir(parents=True)
+    params = dict(job.spec["params"])
+    lineage = _prepare_init(ctx, job, card, params, fold.test, folder / "init")
+    if lineage.get("mount"):
+        mounts["init"] = Path(lineage.pop("mount"))
     params_path = folder / "params.json"
-    params_path.write_text(json.dumps(job.spec["params"], indent=2))
+    params_path.write_text(json.dumps(params, indent=2))
     mounts["params"] = params_path
     result = ctx.executor.run(Invocation(card, "train", mounts, _method_env(job), card.resources.time_limit_s,
                                          folder / "train.log"))
@@ -114,6 +118,8 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     shutil.rmtree(folder / "val", ignore_errors=True)
     output = {"kind": "train", "model": str(mounts["out"]), "log": str(folder / "train.log"),
               "n_training_cases": len(cases), "n_training_subjects": len({c.subject for c in cases}),
+              "training_subjects": sorted({c.subject for c in cases}), "dataset": job.spec["dataset"],
+              "init": lineage,
               "duration_s": result.duration_s, "provenance": result.provenance}
     if not result.ok:
         raise JobFailedError(f"{result.status}: {result.reason}", ) from None
@@ -121,6 +127,57 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     if history.is_file():
         output["history"] = pd.read_csv(history).to_dict(orient="records")
     return output
+
+
+def _prepare_init(ctx: Context, job: Job, card: Any, params: dict[str, Any], test_groups: tuple[str, ...],
+                  folder: Path) -> dict[str, Any]:
+    """Build the ``--init`` folder of a transfer regime and return the weight lineage for provenance.
+
+    Contract (containers/CONTRACT.md): the folder holds ``init.json`` =
+    ``{"kind": "finetune" | "imagenet", "file": NAME}`` and that weights file.
+    """
+    init = job.spec.get("init", {"kind": "scratch"})
+    kind = init["kind"]
+    if kind == "scratch":
+        return {"kind": "scratch"}
+    regime = next(r for r in ctx.bench.factors.regimes if r.name == job.spec["regime"])
+    if kind == "imagenet":
+        if regime.weights is None:
+            if "encoder_weights" not in card.params:
+                raise JobFailedError(f"{job.name}: regime '{regime.name}' asks for ImageNet weights but method "
+                                     f"'{card.name}' has no `encoder_weights` parameter; give `weights: FILE`")
+            params["encoder_weights"] = "imagenet"
+            return {"kind": "imagenet", "source": "the encoder library's published weights (online)"}
+        if not regime.weights.is_file():
+            raise InputDataError(f"factors.regimes '{regime.name}'.weights: file {regime.weights} does not exist")
+        folder.mkdir(parents=True, exist_ok=True)
+        link_file(regime.weights, folder / regime.weights.name)
+        (folder / "init.json").write_text(json.dumps({"kind": "imagenet", "file": regime.weights.name}))
+        return {"kind": "imagenet", "mount": str(folder), "weights": str(regime.weights),
+                "weights_sha256": init.get("weights_sha256", "")}
+    base = ctx.outputs.get(init["base"])
+    if base is None:
+        raise JobFailedError(f"{job.name}: its base model job did not complete")
+    # Refuse a base model that saw any of this fold's test subjects: that would leak test data.
+    overlap = sorted(set(base.get("training_subjects", [])) & set(test_groups))
+    if overlap:
+        raise InputDataError(
+            f"{job.name}: refused to fine-tune from a model trained on test subjects of this fold "
+            f"({', '.join(overlap[:5])}{', …' if len(overlap) > 5 else ''}; base job {init['base'][:12]} on "
+            f"{base.get('dataset')}); give the base a split that holds them out"
+        )
+    model = Path(base["model"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("model.pt", "config.json"):
+        if (model / name).is_file():
+            link_file(model / name, folder / name)
+    if not (folder / "model.pt").is_file():
+        raise JobFailedError(f"{job.name}: the base model folder {model} holds no model.pt")
+    (folder / "init.json").write_text(json.dumps({"kind": "finetune", "file": "model.pt"}))
+    from harness.plan.jobs import hash_files
+
+    return {"kind": "finetune", "mount": str(folder), "base_job": init["base"], "base_dataset": base.get("dataset"),
+            "base_model": str(model), "weights_sha256": hash_files([folder / "model.pt"])}
 
 
 def test_cases(dataset: CommonDataset, groups: tuple[str, ...]) -> list[Any]:
@@ -158,7 +215,7 @@ def run_evaluate_raters(ctx: Context, job: Job, progress: Progress) -> dict[str,
     dataset = CommonDataset.open(Path(split["dataset_path"]))
     splits = Splits.read(Path(split["path"]))
     groups = tuple(g for i in job.spec["folds"] for g in splits.folds[i].test)
-    card = ctx.datasets.card(job.spec["dataset"])
+    card = ctx.datasets.card(job.spec["dataset_name"])
     frames = []
     subject_frames = []
     for folder in sorted(p for p in dataset.root.glob("labelsTr_*") if p.is_dir()):
@@ -201,7 +258,7 @@ def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     failed_upstream = predict is None
     predictions = Path(predict["predictions"]) if predict else ctx.job_dir(job) / "no-predictions"
     invalid = set(predict.get("invalid_cases", [])) if predict else set()
-    card = ctx.datasets.card(job.spec["dataset"])
+    card = ctx.datasets.card(job.spec["dataset_name"])
     truth = None
     if card.kind == "volume_truth" and dataset.subjects:
         truth = pd.DataFrame(dataset.subjects)[["subject", "edv_ml", "esv_ml"]].astype({"edv_ml": float, "esv_ml": float})

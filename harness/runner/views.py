@@ -22,6 +22,7 @@ from harness.common.dataset import (
 )
 from harness.common.records import CaseRecord
 from harness.config.models import Subset
+from harness.errors import InputDataError
 
 
 def link_file(source: Path, target: Path) -> None:
@@ -38,6 +39,12 @@ def select_training_cases(
     """Labelled cases of ``groups``, restricted by the subset factor (n subjects, phases)."""
     group_set = set(groups)
     cases = [r for r in dataset.cases if r.has_label and (r.group or r.subject) in group_set]
+    if subset.subjects:
+        wanted_subjects = set(subset.subjects)
+        cases = [r for r in cases if r.subject in wanted_subjects]
+    if subset.confidence is not None:
+        confident = confident_subjects(dataset, subset)
+        cases = [r for r in cases if r.subject in confident]
     if subset.n_subjects is not None:
         subjects = sorted({r.subject for r in cases})
         rng = np.random.default_rng(seed)
@@ -47,6 +54,38 @@ def select_training_cases(
         wanted = {p.upper() for p in subset.phases}
         cases = [r for r in cases if r.phase.upper() in wanted]
     return cases
+
+
+def confident_subjects(dataset: CommonDataset, subset: Subset) -> set[str]:
+    """Subjects whose reference-method volumes agree with the truth within ``max_error_pct``.
+
+    The confidence of a subject is max(|EDV_ref − EDV_true| / EDV_true, |ESV_ref − ESV_true| / ESV_true),
+    as cmr-seg-tl selected Kaggle subjects from the UK Biobank network's volumes.
+    """
+    import pandas as pd
+
+    assert subset.confidence is not None
+    path = subset.confidence.reference_volumes
+    try:
+        reference = pd.read_csv(path, dtype={"subject": str}).set_index("subject")
+    except (OSError, ValueError, KeyError) as err:
+        raise InputDataError(f"{path}: cannot read reference volumes (need columns subject, edv_ml, esv_ml): {err}") from err
+    missing = {"edv_ml", "esv_ml"} - set(reference.columns)
+    if missing:
+        raise InputDataError(f"{path}: missing columns {sorted(missing)} (need subject, edv_ml, esv_ml)")
+    keep: set[str] = set()
+    for row in dataset.subjects:
+        subject = str(row.get("subject"))
+        if subject not in reference.index or not row.get("edv_ml") or not row.get("esv_ml"):
+            continue
+        edv, esv = float(row["edv_ml"]), float(row["esv_ml"])
+        if edv <= 0 or esv <= 0:
+            continue
+        ref = reference.loc[subject]
+        error = max(abs(float(ref["edv_ml"]) - edv) / edv, abs(float(ref["esv_ml"]) - esv) / esv)
+        if error * 100 <= subset.confidence.max_error_pct:
+            keep.add(subject)
+    return keep
 
 
 def _meta_for_view(dataset: CommonDataset, n_training: int, with_labels: bool) -> dict[str, object]:

@@ -1,0 +1,127 @@
+"""``segarena method verify``: train and predict on synthetic cases, then check the outputs against the contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.common.dataset import CommonDataset
+from harness.datasets.convert import convert_dataset
+from harness.datasets.registry import DatasetRegistry
+from harness.executors.base import Executor, Invocation, JobResult
+from harness.methods.card import MethodCard
+from harness.runner.contract import Violation, check_predictions
+from harness.runner.views import make_images_view, make_training_view
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    name: str  # train | predict | contract
+    ok: bool
+    duration_s: float
+    detail: str
+    log: Path | None = None
+
+
+@dataclass
+class VerifyReport:
+    method: str
+    executor: str
+    work_dir: Path
+    steps: list[StepOutcome] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps) and not self.violations
+
+
+def synthetic_dataset(folder: Path, subjects: int = 3, frames: int = 2) -> CommonDataset:
+    """Small demo_cine phantoms in the common format (reused when already converted with these options)."""
+    out = folder / f"demo_cine-s{subjects}-f{frames}"
+    try:
+        return CommonDataset.open(out)
+    except Exception:  # absent or half-written: convert again
+        shutil.rmtree(out, ignore_errors=True)
+    adapter = DatasetRegistry().adapter("demo_cine", {"subjects": subjects, "frames": frames})
+    convert_dataset(adapter, folder / f"raw-s{subjects}-f{frames}", out, workers=1)
+    return CommonDataset.open(out)
+
+
+def verify_method(
+    card: MethodCard,
+    executor: Executor,
+    work_dir: Path,
+    params: dict[str, Any],
+    dataset: CommonDataset,
+    on_step: Callable[[StepOutcome], None] | None = None,
+) -> VerifyReport:
+    """Train on all subjects but the last, predict the last one's images, check the predictions.
+
+    ``work_dir`` is emptied first and keeps the logs, the model and the predictions afterwards.
+    """
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    report = VerifyReport(card.name, executor.name, work_dir)
+
+    def record(outcome: StepOutcome) -> None:
+        report.steps.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+
+    subjects = sorted({r.subject for r in dataset.cases})
+    if len(subjects) < 2:
+        raise ValueError("verify needs at least two synthetic subjects (one to train on, one to test)")
+    test_subject = subjects[-1]
+    train_cases = [r for r in dataset.cases if r.subject != test_subject and r.has_label]
+    test_cases = [r for r in dataset.cases if r.subject == test_subject]
+    env = {"SEGARENA_SEED": "0", "SEGARENA_FOLD": "0"}
+    limit_s = card.resources.time_limit_s
+
+    params_path = work_dir / "params.json"
+    params_path.write_text(json.dumps(params, indent=2))
+    model = work_dir / "model"
+    model.mkdir()
+    train_mounts = {"data": make_training_view(dataset, train_cases, work_dir / "data"), "out": model,
+                    "params": params_path}
+    result = executor.run(Invocation(card, "train", train_mounts, env, limit_s, work_dir / "train.log"))
+    shutil.rmtree(work_dir / "data", ignore_errors=True)
+    if not result.ok:
+        record(_outcome("train", result, work_dir / "train.log"))
+        return report
+    if not any(model.iterdir()):
+        record(StepOutcome("train", False, result.duration_s, "train exited 0 but wrote nothing to its output folder",
+                           work_dir / "train.log"))
+        return report
+    record(_outcome("train", result, work_dir / "train.log",
+                    f"{len(train_cases)} cases of {len(subjects) - 1} subjects; model: {_listing(model)}"))
+
+    predictions = work_dir / "predictions"
+    predictions.mkdir()
+    predict_mounts = {"images": make_images_view(dataset, test_cases, work_dir / "images"), "model": model,
+                      "out": predictions}
+    result = executor.run(Invocation(card, "predict", predict_mounts, env, limit_s, work_dir / "predict.log"))
+    shutil.rmtree(work_dir / "images", ignore_errors=True)
+    record(_outcome("predict", result, work_dir / "predict.log", f"{len(test_cases)} test cases of {test_subject}"))
+    if not result.ok:
+        return report
+    report.violations = check_predictions(dataset, test_cases, predictions)
+    record(StepOutcome("contract", not report.violations, 0.0,
+                       f"{len(report.violations)} violation(s)" if report.violations else
+                       "one prediction per case, image geometry, labels within the label map, nothing else"))
+    return report
+
+
+def _outcome(name: str, result: JobResult, log: Path, detail: str = "") -> StepOutcome:
+    if result.ok:
+        return StepOutcome(name, True, result.duration_s, detail, log)
+    return StepOutcome(name, False, result.duration_s, f"{result.status}: {result.reason}", log)
+
+
+def _listing(folder: Path, limit: int = 5) -> str:
+    names = sorted(p.name for p in folder.iterdir())
+    return ", ".join(names[:limit]) + (f", … ({len(names)} files)" if len(names) > limit else "")
