@@ -22,28 +22,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class DatasetEntry(Strict):
-    name: str = Field(description="a registered dataset (datasets/<name>/dataset.yaml)")
-    id: str | None = Field(None, description="display name, when one dataset appears with several option sets")
-    raw: Path | None = Field(None, description="the raw folder; not needed for generated datasets")
-    converted: Path | None = Field(None, description="use an already converted common-format folder instead")
-    options: dict[str, Any] = Field(default_factory=dict, description="adapter options")
-
-    @property
-    def key(self) -> str:
-        return self.id or self.name
-
-
-class MethodEntry(Strict):
-    name: str = Field(description="a registered method (methods/<name>/method.yaml)")
-    id: str | None = Field(None, description="display name, when one method runs with several parameter sets")
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return self.id or self.name
-
-
 class HoldoutSplit(Strict):
     kind: Literal["holdout"] = "holdout"
     test_fraction: float = Field(0.25, gt=0, lt=1)
@@ -66,6 +44,32 @@ class KFoldSplit(Strict):
 
 
 Split = Annotated[HoldoutSplit | KFoldSplit, Field(discriminator="kind")]
+
+
+class DatasetEntry(Strict):
+    name: str = Field(description="a registered dataset (datasets/<name>/dataset.yaml)")
+    id: str | None = Field(None, description="display name, when one dataset appears with several option sets")
+    raw: Path | None = Field(None, description="the raw folder; not needed for generated datasets")
+    converted: Path | None = Field(None, description="use an already converted common-format folder instead")
+    options: dict[str, Any] = Field(default_factory=dict, description="adapter options")
+    split: Split | None = Field(None, description="this dataset's split (default: factors.split)")
+
+    @property
+    def key(self) -> str:
+        return self.id or self.name
+
+
+class MethodEntry(Strict):
+    name: str = Field(description="a registered method (methods/<name>/method.yaml)")
+    id: str | None = Field(None, description="display name, when one method runs with several parameter sets")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.id or self.name
+
+
+
 
 
 class BaseJob(Strict):

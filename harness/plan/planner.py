@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config.models import Benchmark, KFoldSplit, Regime
+from harness.config.models import Benchmark, DatasetEntry, KFoldSplit, Regime
 from harness.errors import ConfigError
 from harness.datasets.registry import DatasetRegistry
 from harness.methods.registry import MethodRegistry
@@ -24,8 +24,8 @@ class Plan:
         return [j for j in self.jobs.values() if j.kind == kind]
 
 
-def _fold_indices(bench: Benchmark) -> list[int]:
-    split = bench.factors.split
+def _fold_indices(bench: Benchmark, entry: DatasetEntry | None = None) -> list[int]:
+    split = entry.split if entry is not None and entry.split is not None else bench.factors.split
     if isinstance(split, KFoldSplit):
         return list(split.folds) if split.folds is not None else list(range(split.n_folds))
     return [0]
@@ -64,16 +64,16 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
             {"dataset_index": d_index, "dataset": entry.key, "dataset_name": entry.name},
         ))
         split = plan.add(Job(
-            content_key("split", {"convert": convert.key, "split": bench.factors.split}),
+            content_key("split", {"convert": convert.key, "split": entry.split or bench.factors.split}),
             "split", f"split {entry.key}", (convert.key,), {"dataset": entry.key, "dataset_name": entry.name},
         ))
         # Second raters' masks (labelsTr_<rater>/, e.g. cine7t) become inter-observer rows;
         # the job finds nothing to do when the converted dataset has no such folder.
         raters = plan.add(Job(
             content_key("evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
-                                            "folds": _fold_indices(bench), "version": EVALUATOR_VERSION}),
+                                            "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION}),
             "evaluate", f"evaluate second raters on {entry.key}", (split.key,),
-            {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench)},
+            {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench, entry)},
         ))
         evaluations.append(raters.key)
         for m_index, method_entry in enumerate(bench.methods):
@@ -86,7 +86,7 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
                 for subset in bench.factors.subsets:
                     if subset.datasets and entry.key not in subset.datasets:
                         continue
-                    for fold in _fold_indices(bench):
+                    for fold in _fold_indices(bench, entry):
                         for seed in bench.factors.seeds:
                             pending.append((entry, split, method_entry, method.name, code, params,
                                             regime, subset, fold, seed))

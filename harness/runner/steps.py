@@ -75,7 +75,8 @@ def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
 
 def run_split(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     dataset = CommonDataset.open(Path(ctx.dep_output(job, "convert")["path"]))
-    splits = make_splits(dataset, ctx.bench.factors.split)
+    entry = next(d for d in ctx.bench.datasets if d.key == job.spec["dataset"])
+    splits = make_splits(dataset, entry.split or ctx.bench.factors.split)
     path = ctx.run_dir / "splits" / f"{job.spec['dataset']}-{splits.sha256[:12]}.json"
     splits.write(path)
     return {"kind": "split", "path": str(path), "sha256": splits.sha256, "dataset_path": str(dataset.root)}

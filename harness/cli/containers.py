@@ -1,0 +1,66 @@
+"""``segarena containers build [METHOD…] [--wheelhouse DIR] [--base official|local]`` and ``containers prune``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from harness.errors import ConfigError
+
+console = Console()
+containers_app = typer.Typer(help="Build and tidy the methods' container images.", no_args_is_help=True)
+
+
+@containers_app.command("build")
+def build(
+    methods: Annotated[Optional[list[str]], typer.Argument(help="methods to build (default: every registered one)")] = None,  # noqa: UP045
+    wheelhouse: Annotated[Optional[Path], typer.Option(help="a folder of wheels: build offline (no network, pip --no-index)")] = None,  # noqa: UP045
+    base: Annotated[str, typer.Option(help="official: the Dockerfile's pinned base; local: its stand-in from containers/bases.yaml, built here without a registry")] = "official",
+    methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045
+    verbose: Annotated[bool, typer.Option(help="print the build output")] = False,
+) -> None:
+    """Build each method's image, tagged with the hash of its folder (what the docker executor runs)."""
+    from harness.containers.build import build_method_image
+    from harness.containers.engine import connect
+    from harness.methods import MethodRegistry
+    from harness.settings import cache_dir
+
+    if base not in ("official", "local"):
+        raise ConfigError(f"--base: expected official or local, got {base!r}")
+    if wheelhouse is not None and not wheelhouse.is_dir():
+        raise ConfigError(f"--wheelhouse {wheelhouse}: not a folder (fill one with containers/wheelhouse.sh)")
+    registry = MethodRegistry(methods_dir or [])
+    names = methods or [n for n in registry.names() if registry.card(n).image]
+    cards = [registry.card(n) for n in names]
+    client = connect()
+    for card in cards:
+        console.print(f"Building {card.name} ({'offline' if wheelhouse else 'online'}, {base} base) …", highlight=False)
+        built = build_method_image(
+            client, card, wheelhouse=wheelhouse.resolve() if wheelhouse else None, base=base,  # type: ignore[arg-type]
+            log_path=cache_dir() / "build-logs" / f"{card.name}.log",
+            on_line=(lambda line: console.print(f"  {line}", highlight=False, markup=False)) if verbose else None,
+        )
+        console.print(f"  {built.reference} ({built.id[7:19]}, {built.size_bytes / 1e9:.2f} GB) from {built.base_image} "
+                      f"in {built.duration_s:.0f} s", highlight=False)
+
+
+@containers_app.command("prune")
+def prune(
+    methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045
+) -> None:
+    """Remove images of registered methods that no longer match their method folder."""
+    from harness.containers.engine import connect
+    from harness.containers.images import prune_stale_images
+    from harness.methods import MethodRegistry
+
+    registry = MethodRegistry(methods_dir or [])
+    removed = prune_stale_images(connect(), [registry.card(n) for n in registry.names()])
+    console.print(f"Removed {len(removed)} stale image tag(s){': ' + ', '.join(removed) if removed else ''}",
+                  highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(containers_app, name="containers")
