@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from harness.common.integrity import check_nifti_complete
 from harness.errors import InputDataError
 
 
@@ -105,10 +106,13 @@ def _read(path: Path) -> sitk.Image:
     if not path.is_file():
         raise InputDataError(f"{path}: file not found")
     try:
-        return sitk.ReadImage(str(path))
+        image = sitk.ReadImage(str(path))
     except RuntimeError as err:
         first_line = str(err).strip().splitlines()[-1] if str(err).strip() else "unreadable"
         raise InputDataError(f"{path}: cannot be read as an image ({first_line})") from err
+    if path.name.endswith((".nii", ".nii.gz")):
+        check_nifti_complete(path)
+    return image
 
 
 def read_image(path: Path) -> ScalarImage:

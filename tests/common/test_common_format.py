@@ -88,3 +88,14 @@ def test_label_geometry_mismatch_is_refused(tmp_path: Path) -> None:
         writer.write_case(CaseRecord(case="a", subject="a", has_label=True),
                           [ScalarImage(np.zeros((2, 3, 3), np.float32), GEOMETRY)],
                           LabelMap(np.zeros((2, 3, 3), np.uint8), other))
+
+
+def test_truncated_nifti_is_an_error_not_zeros(tmp_path: Path) -> None:
+    from harness.errors import InputDataError
+
+    root = _write(tmp_path)
+    path = root / "labelsTr" / "s0_f00.nii.gz"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputDataError, match="s0_f00.nii.gz"):
+        read_label(path)
