@@ -35,6 +35,51 @@ def _ellipse(yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, ry: float, rx
     return (u / max(rx, 1e-6)) ** 2 + (v / max(ry, 1e-6)) ** 2 <= 1.0
 
 
+@dataclass(frozen=True)
+class _Heart:
+    """The cardiac layers of one slice at one frame, in pixel units."""
+
+    cy: float
+    cx: float
+    pixel_mm: float
+    aspect: float
+    angle: float
+    endo_mm: float
+    epi_mm: float
+    epi_ed_mm: float
+    r_factor: float
+    rv_dir: float
+    rv_scale: float
+    papillary_angles: tuple[float, ...]
+    k: int
+    n_slices: int
+
+    def papillary(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Papillary muscles: myocardial intensity, but inside the LV blood-pool label."""
+        out = np.zeros(y.shape, bool)
+        if not (0 < self.k < self.n_slices - 1):
+            return out
+        r_px = self.endo_mm / self.pixel_mm
+        for a in self.papillary_angles:
+            py, px = self.cy + np.sin(a) * r_px * 0.8, self.cx + np.cos(a) * r_px * 0.8
+            out |= (y - py) ** 2 + (x - px) ** 2 <= (0.22 * r_px) ** 2
+        return out
+
+    def layers(self, y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Endocardium, epicardium and RV blood-pool masks."""
+        cy, cx, px_mm, aspect, angle = self.cy, self.cx, self.pixel_mm, self.aspect, self.angle
+        endo = _ellipse(y, x, cy, cx, self.endo_mm / px_mm * aspect, self.endo_mm / px_mm / aspect, angle)
+        epi = _ellipse(y, x, cy, cx, self.epi_mm / px_mm * aspect, self.epi_mm / px_mm / aspect, angle)
+        rv_r = (self.epi_ed_mm * self.rv_scale) / px_mm * (0.85 + 0.15 * self.r_factor)
+        rv_cy = cy + np.sin(self.rv_dir) * (self.epi_mm / px_mm + rv_r * 0.35)
+        rv_cx = cx + np.cos(self.rv_dir) * (self.epi_mm / px_mm + rv_r * 0.35)
+        rv = _ellipse(y, x, rv_cy, rv_cx, rv_r * 1.1, rv_r * 0.6, self.rv_dir + np.pi / 2)
+        rv &= ~_ellipse(y, x, cy, cx, self.epi_mm / px_mm * aspect + 2, self.epi_mm / px_mm / aspect + 2, angle)
+        if self.k >= self.n_slices - 2:  # the RV does not reach the apex
+            rv &= False
+        return endo, epi, rv
+
+
 #: Acquisition styles: "standard" (1.5 T-like) and "ultrahigh" (7 T-like: finer pixels,
 #: more noise, a much stronger bias field and lower blood-myocardium contrast).
 DOMAINS = ("standard", "ultrahigh")
@@ -91,34 +136,15 @@ def make_phantom(seed: int, n_frames: int = 8, domain: str = "standard") -> Phan
             epi_ed_mm = ed_endo_mm + wall_mm
             # myocardial area is conserved through the cycle
             epi_mm = np.sqrt(max(epi_ed_mm**2 - ed_endo_mm**2 + endo_mm**2, 0))
-            def papillary(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-                """Papillary muscles: myocardial intensity, but inside the LV blood-pool label."""
-                out = np.zeros(y.shape, bool)
-                if not (0 < k < n_slices - 1):
-                    return out
-                r_px = endo_mm / pixel_mm
-                for a in papillary_angles:
-                    py, px = cy + np.sin(a) * r_px * 0.8, cx + np.cos(a) * r_px * 0.8
-                    out |= (y - py) ** 2 + (x - px) ** 2 <= (0.22 * r_px) ** 2
-                return out
-            def layers(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-                endo = _ellipse(y, x, cy, cx, endo_mm / pixel_mm * aspect, endo_mm / pixel_mm / aspect, angle)
-                epi = _ellipse(y, x, cy, cx, epi_mm / pixel_mm * aspect, epi_mm / pixel_mm / aspect, angle)
-                rv_r = (epi_ed_mm * rv_scale) / pixel_mm * (0.85 + 0.15 * r_factor)
-                rv_cy = cy + np.sin(rv_dir) * (epi_mm / pixel_mm + rv_r * 0.35)
-                rv_cx = cx + np.cos(rv_dir) * (epi_mm / pixel_mm + rv_r * 0.35)
-                rv = _ellipse(y, x, rv_cy, rv_cx, rv_r * 1.1, rv_r * 0.6, rv_dir + np.pi / 2)
-                rv &= ~_ellipse(y, x, cy, cx, epi_mm / pixel_mm * aspect + 2, epi_mm / pixel_mm / aspect + 2, angle)
-                if k >= n_slices - 2:  # the RV does not reach the apex
-                    rv &= False
-                return endo, epi, rv
-            endo, epi, rv = layers(yy, xx)
+            heart = _Heart(cy, cx, pixel_mm, aspect, angle, endo_mm, epi_mm, epi_ed_mm, r_factor, rv_dir, rv_scale,
+                           tuple(papillary_angles), k, n_slices)
+            endo, epi, rv = heart.layers(yy, xx)
             lab = np.zeros((SIZE, SIZE), np.uint8)
             lab[epi] = 2
             lab[endo] = 1
             lab[rv] = 3
             labels[t, k] = lab
-            endo_s, epi_s, rv_s = layers(ys, xs)
+            endo_s, epi_s, rv_s = heart.layers(ys, xs)
             body = _ellipse(ys, xs, SIZE / 2, SIZE / 2, SIZE * 0.46, SIZE * 0.49, 0.0)
             liver = _ellipse(ys, xs, *liver_c, 22, 30, 0.4) & body
             aorta = _ellipse(ys, xs, *aorta_c, 7, 7, 0.0)
@@ -129,7 +155,7 @@ def make_phantom(seed: int, n_frames: int = 8, domain: str = "standard") -> Phan
             hi[epi_s] = myo
             # slow flow darkens the blood towards the apex
             hi[endo_s] = blood * (1 - 0.3 * k / n_slices)
-            hi[papillary(ys, xs) & endo_s] = myo * 1.2
+            hi[heart.papillary(ys, xs) & endo_s] = myo * 1.2
             hi[rv_s] = blood * 0.9
             low = hi.reshape(SIZE, 2, SIZE, 2).mean(axis=(1, 3))
             image[t, k] = low

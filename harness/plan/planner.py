@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config.models import Benchmark, DatasetEntry, KFoldSplit, Regime
-from harness.errors import ConfigError
 from harness.datasets.registry import DatasetRegistry
+from harness.errors import ConfigError
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import EVALUATOR_VERSION, Job, content_key, fingerprint_tree, hash_files
 
