@@ -69,8 +69,8 @@ def validate(benchmark: Annotated[Path, typer.Argument(help="the benchmark file"
     datasets, methods = DatasetRegistry(bench.plugins.datasets), MethodRegistry(bench.plugins.methods)
     for entry in bench.datasets:
         datasets.card(entry.name)
-    for index, entry in enumerate(bench.methods):
-        methods.card(entry.name).resolve_params(entry.params, f"methods[{index}].params")
+    for index, method in enumerate(bench.methods):
+        methods.card(method.name).resolve_params(method.params, f"methods[{index}].params")
     console.print(f"{benchmark}: valid ({len(bench.datasets)} datasets, {len(bench.methods)} methods)")
 
 

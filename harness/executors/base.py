@@ -38,7 +38,7 @@ class Invocation:
         """Command-line arguments with each role's path as the method sees it."""
         flags = {"data": "--data", "val": "--val", "images": "--images", "init": "--init", "model": "--model",
                  "out": "--out", "params": "--params"}
-        args = [self.command]
+        args: list[str] = [self.command]
         for role, flag in flags.items():
             if role in self.mounts:
                 args += [flag, paths[role]]

@@ -77,7 +77,7 @@ class MethodCard(BaseModel):
                 raise ConfigError(f"{where}.{name}: expected {spec.type}, got {value!r}")
             if spec.choices is not None and value not in spec.choices:
                 raise ConfigError(f"{where}.{name}: {value!r} is not one of {spec.choices}")
-            resolved[name] = float(value) if spec.type == "float" else value
+            resolved[name] = float(value) if spec.type == "float" and isinstance(value, (int, float)) else value
         return resolved
 
     def code_hash(self) -> str:

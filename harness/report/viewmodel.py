@@ -74,7 +74,7 @@ def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
                 "cells": cells, "n_cases": int(rows["case"].nunique()), "n_failed_cases": int(failed),
                 "n_excluded": int(rows["value"].isna().sum()),
             })
-        higher = METRIC_INFO[rank_by].higher_is_better if rank_by in METRIC_INFO else True
+        higher = bool(METRIC_INFO[rank_by].higher_is_better) if rank_by in METRIC_INFO else True
         key = rank_by if rank_by in names else (names[0] if names else None)
         if key is not None:
             board.rows.sort(key=lambda r: r["cells"][key].sort if r["cells"][key].sort != -math.inf else
@@ -131,7 +131,7 @@ def ef_tables(subjects: pd.DataFrame) -> list[dict[str, Any]]:
                 "mean": s.mean, "sd": s.sd, "median": s.median, "iqr": s.iqr, "n_undefined": int(undefined),
                 "edv_mae": edv.mean if edv else math.nan, "esv_mae": esv.mean if esv else math.nan,
             })
-        rows.sort(key=lambda r: r["mean"] if not math.isnan(r["mean"]) else math.inf)
+        rows.sort(key=lambda r: float(r["mean"]) if not math.isnan(float(r["mean"])) else math.inf)  # type: ignore[arg-type]
         out.append({"dataset": str(dataset), "rows": rows})
     return out
 

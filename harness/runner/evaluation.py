@@ -53,7 +53,8 @@ def evaluate_one(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str
         except InputDataError:
             pred_status = "invalid_prediction"
     reference = read_label(task.label_path) if task.label_path is not None else None
-    geometry = (reference or prediction).geometry if (reference or prediction) else None
+    source = reference if reference is not None else prediction
+    geometry = source.geometry if source is not None else None
     base = {"case": record.case, "subject": record.subject, "phase": record.phase, "frame": record.frame}
     metric_rows: list[dict[str, object]] = []
     annotated = record.annotated_structures

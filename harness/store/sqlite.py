@@ -75,7 +75,8 @@ class Store:
         ).fetchone()
         if row is None:
             return None
-        return JobRecord(*row[:8], row[8] or "", row[9] or "", json.loads(row[10] or "{}"))
+        return JobRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9] or "",
+                         json.loads(row[10] or "{}"))
 
     def all(self) -> list[JobRecord]:
         keys = [r[0] for r in self._db.execute("SELECT key FROM jobs ORDER BY started_at")]
