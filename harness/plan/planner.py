@@ -67,15 +67,15 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
             content_key("split", {"convert": convert.key, "split": entry.split or bench.factors.split}),
             "split", f"split {entry.key}", (convert.key,), {"dataset": entry.key, "dataset_name": entry.name},
         ))
-        # Second raters' masks (labelsTr_<rater>/, e.g. cine7t) become inter-observer rows;
-        # the job finds nothing to do when the converted dataset has no such folder.
-        raters = plan.add(Job(
-            content_key("evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
-                                            "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION}),
-            "evaluate", f"evaluate second raters on {entry.key}", (split.key,),
-            {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench, entry)},
-        ))
-        evaluations.append(raters.key)
+        # Second raters' masks (labelsTr_<rater>/, e.g. cine7t) become inter-observer rows.
+        if card.raters:
+            raters = plan.add(Job(
+                content_key("evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
+                                                "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION}),
+                "evaluate", f"evaluate second raters on {entry.key}", (split.key,),
+                {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench, entry)},
+            ))
+            evaluations.append(raters.key)
         for m_index, method_entry in enumerate(bench.methods):
             method = methods.card(method_entry.name)
             params = method.resolve_params(method_entry.params, f"methods[{m_index}].params")
