@@ -81,6 +81,15 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
 
     published, published_table = _published(bench)
     ef = ef_tables(subjects)
+    agreement = []
+    if not subjects.empty:
+        from harness.stats.agreement import compute_agreement_table
+
+        quantities = [q for q in ("edv_ml", "esv_ml", "ef_pct", "lv_mass_g")
+                      if f"{q.rsplit('_', 1)[0]}_pred_{q.rsplit('_', 1)[1]}" in subjects]
+        for dataset, group in subjects.groupby("dataset", sort=True):
+            table = compute_agreement_table(group, quantities)
+            agreement.append({"dataset": str(dataset), "rows": table.to_dict(orient="records")})
     ef_summary = [{"method": r["entry"], "mean": r["mean"], "sd": r["sd"], "median": r["median"], "iqr": r["iqr"]}
                   for table in ef for r in table["rows"]]
     if not published_table.empty:
@@ -120,6 +129,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         "leaderboards": leaderboards(metrics, bench.report.rank_by),
         "ef_tables": ef,
         "matrices": factor_matrices(metrics, bench.report.rank_by),
+        "agreement": agreement,
         "published": published,
         "policy": describe_policy(bench.metrics),
         "clinical": bench.clinical.model_dump(),

@@ -77,6 +77,7 @@ def test_report_is_self_contained_and_ranked(report: Path) -> None:
     assert parser.external == []  # no CDN: works from file://
     assert (report.parent / "assets" / "sort.js").is_file() and (report.parent / "assets" / "style.css").is_file()
     assert "Ejection fraction" in html and "|ΔEF|" in html
+    assert "agreement with the truth" in html and "limits of agreement" in html
     ef = pd.read_csv(report.parent / "ef_summary.csv")
     assert list(ef.columns) == ["method", "mean", "sd", "median", "iqr"] and len(ef) == 2
     # rank 1 has the highest mean Dice in each leaderboard
