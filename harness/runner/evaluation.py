@@ -32,6 +32,7 @@ class CaseTask:
     prediction_valid: bool
     structures: dict[str, list[int]]
     settings: MetricsSettings
+    predicted_volumes_ml: dict[str, float] | None = None  # a volume-output method's row of volumes.csv
 
 
 def _volumes_ml(array: np.ndarray, structures: dict[str, list[int]], voxel_ml: float) -> dict[str, float]:
@@ -43,6 +44,8 @@ def evaluate_one(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str
     record = task.record
     prediction = None
     pred_status = "ok"
+    if task.predicted_volumes_ml is not None:
+        return _volume_case(task)
     if not task.prediction_valid:
         pred_status = "invalid_prediction"
     elif not task.prediction_path.is_file():
@@ -83,6 +86,53 @@ def evaluate_one(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str
     return metric_rows, volume_rows
 
 
+def _volume_case(task: CaseTask) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """A method that outputs volumes, not masks: only volume rows (mask metrics do not apply)."""
+    record = task.record
+    reference = read_label(task.label_path) if task.label_path is not None else None
+    ref_vol = (_volumes_ml(reference.array, task.structures, reference.geometry.voxel_volume_ml)
+               if reference is not None else {})
+    assert task.predicted_volumes_ml is not None
+    rows = []
+    for name, clinical_name in CLINICAL_NAMES.items():
+        if name in task.structures:
+            rows.append({"subject": record.subject, "frame": record.frame if record.frame is not None else 0,
+                         "phase": record.phase, "structure": clinical_name,
+                         "volume_pred_ml": task.predicted_volumes_ml.get(name, math.nan),
+                         "volume_ref_ml": ref_vol.get(name, math.nan)})
+    return [], rows
+
+
+def read_volume_table(path: Path, cases: list[CaseRecord], structures: dict[str, list[int]]) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Read a volume-output method's ``volumes.csv`` (``case`` + one column per structure, ml).
+
+    Returns the volumes by case and the problems found (each naming the case or the column).
+    """
+    problems: list[str] = []
+    if not path.is_file():
+        return {}, [f"{path.name}: missing (a method with `output: volumes` writes volumes.csv)"]
+    try:
+        table = pd.read_csv(path, dtype={"case": str})
+    except (OSError, ValueError) as err:
+        return {}, [f"{path.name}: unreadable ({err})"]
+    if "case" not in table.columns:
+        return {}, [f"{path.name}: no `case` column (columns: {', '.join(table.columns)})"]
+    columns = [c for c in table.columns if c in structures]
+    if not columns:
+        problems.append(f"{path.name}: no column named after a structure ({', '.join(structures)})")
+    volumes: dict[str, dict[str, float]] = {}
+    for row in table.to_dict(orient="records"):
+        values = {c: float(row[c]) for c in columns}
+        if any(not math.isfinite(v) or v < 0 for v in values.values()):
+            problems.append(f"{row['case']}: volumes must be finite and non-negative, got {values}")
+            continue
+        volumes[str(row["case"])] = values
+    for record in cases:
+        if record.case not in volumes:
+            problems.append(f"{record.case}: no row in {path.name}")
+    return volumes, problems
+
+
 def evaluate_predictions(
     dataset: CommonDataset,
     cases: list[CaseRecord],
@@ -92,6 +142,7 @@ def evaluate_predictions(
     clinical: ClinicalSettings | None,
     method_id: str,
     truth_table: pd.DataFrame | None = None,
+    predicted_volumes: dict[str, dict[str, float]] | None = None,
     workers: int | None = None,
     on_case_done: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -99,7 +150,8 @@ def evaluate_predictions(
     structures = dataset.structures
     tasks = [
         CaseTask(r, dataset.label_path(r), predictions / label_file_name(r.case), r.case not in invalid_cases,
-                 structures, settings)
+                 structures, settings,
+                 None if predicted_volumes is None else predicted_volumes.get(r.case, {}))
         for r in cases
     ]
     workers = workers or min(os.cpu_count() or 1, 4)

@@ -20,7 +20,7 @@ from harness.executors.base import Executor, Invocation
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import Job
 from harness.runner.contract import check_predictions, valid_prediction_cases
-from harness.runner.evaluation import evaluate_predictions
+from harness.runner.evaluation import evaluate_predictions, read_volume_table
 from harness.runner.views import link_file, make_images_view, make_training_view, select_training_cases
 from harness.settings import cache_dir
 from harness.splits import Splits, make_splits
@@ -201,6 +201,11 @@ def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     shutil.rmtree(images, ignore_errors=True)
     if not result.ok:
         raise JobFailedError(f"{result.status}: {result.reason}")
+    if card.output == "volumes":
+        _, problems = read_volume_table(out / "volumes.csv", cases, dataset.structures)
+        return {"kind": "predict", "predictions": str(out), "log": str(folder / "predict.log"),
+                "duration_s": result.duration_s, "violations": problems, "invalid_cases": [],
+                "output": "volumes", "provenance": result.provenance}
     violations = check_predictions(dataset, cases, out)
     return {"kind": "predict", "predictions": str(out), "log": str(folder / "predict.log"),
             "duration_s": result.duration_s, "violations": [str(v) for v in violations],
@@ -264,9 +269,12 @@ def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     if card.kind == "volume_truth" and dataset.subjects:
         truth = pd.DataFrame(dataset.subjects)[["subject", "edv_ml", "esv_ml"]].astype({"edv_ml": float, "esv_ml": float})
     progress(len(cases), 0)
+    volumes = None
+    if ctx.methods.card(job.spec["method"]).output == "volumes":
+        volumes, _ = read_volume_table(predictions / "volumes.csv", cases, dataset.structures)
     metrics, subjects = evaluate_predictions(
         dataset, cases, predictions, invalid, ctx.bench.metrics, ctx.bench.clinical if card.cine else None,
-        job.spec["method_id"], truth, on_case_done=lambda: progress(None, 1),
+        job.spec["method_id"], truth, volumes, on_case_done=lambda: progress(None, 1),
     )
     factors = {k: job.spec[k] for k in ("regime", "subset", "fold", "seed")}
     metrics.insert(0, "dataset", job.spec["dataset"])
