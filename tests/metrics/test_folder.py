@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_labels
+from mask_io import make_labels
 
 from harness.errors import InputDataError
 from harness.metrics import METRIC_NAMES, MetricsSettings, evaluate_case, evaluate_folders
@@ -96,7 +96,7 @@ def test_process_pool_reports_a_bad_case(mask_folders, tmp_path: Path) -> None:
 
 
 def test_two_dimensional_masks(tmp_path: Path) -> None:
-    from conftest import write_mask
+    from mask_io import write_mask
 
     (tmp_path / "r").mkdir()
     (tmp_path / "p").mkdir()
