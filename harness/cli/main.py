@@ -141,11 +141,10 @@ def list_components() -> None:
 
 
 def _register_optional() -> None:
-    try:
-        from harness.cli.evaluate import register
-    except ImportError:  # pragma: no cover - the evaluate command ships with the metrics package
-        return
-    register(app)
+    from harness.cli import containers, evaluate, method
+
+    for module in (evaluate, method, containers):
+        module.register(app)
 
 
 _register_optional()

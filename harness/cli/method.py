@@ -51,8 +51,8 @@ def new(
     folder = scaffold_method(name, into or repo_root() / "methods")
     console.print(f"Created {folder}: method.yaml, main.py, requirements.txt, Dockerfile, test_method.py, README.md",
                   highlight=False)
-    console.print(f"Next: edit main.py, then `segarena method verify {name}`"
-                  f"{' --methods-dir ' + str(into) if into else ''}", highlight=False)
+    extra = f" --methods-dir {into}" if into else ""
+    console.print(f"Next: edit main.py, then `segarena method verify {name}{extra}`", highlight=False)
 
 
 @method_app.command("verify")

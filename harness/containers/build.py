@@ -112,6 +112,7 @@ def build_method_image(
             on_line(line)
 
     dangling_before = _dangling(client)
+    base_present = _has_image(client, base_image)
     with tempfile.TemporaryDirectory(prefix=f"segarena-build-{card.name}-") as tmp:
         context = make_context(card, Path(tmp), wheelhouse)
         emit(f"# build {reference} FROM {base_image} ({'offline, wheelhouse ' + str(wheelhouse) if wheelhouse else 'online'})")
@@ -139,7 +140,7 @@ def build_method_image(
                 with log_path.open("a") as handle:
                     handle.write("\n".join(lines) + "\n")
     if error is not None:
-        hint = _hint(error, base_image, wheelhouse)
+        hint = _hint(error, base_present, base_image, wheelhouse)
         tail = "\n".join(lines[-12:])
         raise JobFailedError(f"building the image of method '{card.name}' failed: {error}{hint}\n{tail}")
     image = client.images.get(reference)
@@ -149,15 +150,28 @@ def build_method_image(
                       int(image.attrs.get("Size", 0)))
 
 
-def _hint(error: str, base_image: str, wheelhouse: Path | None) -> str:
+def _hint(error: str, base_present: bool, base_image: str, wheelhouse: Path | None) -> str:
     lowered = error.lower()
-    if "pull access denied" in lowered or "manifest" in lowered or "not found" in lowered and base_image in error:
-        return (f"\n(the base image {base_image} is not on this engine and cannot be pulled: build with "
-                "`--base local` to use the local stand-in of containers/bases.yaml)")
+    if not base_present and ("pull" in lowered or "registry" in lowered or "manifest" in lowered
+                             or "dial tcp" in lowered or "not found" in lowered):
+        return (f"\n(the base image {base_image} is not on this engine and could not be pulled: build with "
+                "`--base local` to use its local stand-in from containers/bases.yaml)")
     if wheelhouse is not None and ("no matching distribution" in lowered or "returned a non-zero code" in lowered):
         return (f"\n(offline build: the wheelhouse {wheelhouse} may lack a wheel; fill it with "
                 "`containers/wheelhouse.sh DIR methods/<name>/requirements.txt`)")
     return ""
+
+
+def _has_image(client: Any, reference: str) -> bool:
+    import docker
+
+    try:
+        client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        return False
+    except docker.errors.APIError:  # e.g. a reference the engine cannot parse: let the build report it
+        return True
+    return True
 
 
 def _dangling(client: Any) -> set[str]:

@@ -116,19 +116,20 @@ _DOCKERFILE = """\
 # For PyTorch, use the torch base of containers/bases.yaml instead.
 ARG BASE_IMAGE={base}
 
-# 1. The method's packages, in a venv that still sees the base's packages.
+# 1. The method's packages, in a venv that still sees the base's packages;
+#    the folder's code minus the wheelhouse is what stage 2 copies.
 FROM ${{BASE_IMAGE}} AS deps
-COPY requirements.txt /build/requirements.txt
-COPY wheelhouse/ /build/wheelhouse/
+COPY . /build/
 RUN python3 -m venv --system-site-packages /opt/method \\
  && /opt/method/bin/python -m pip install --no-cache-dir --disable-pip-version-check \\
       $(ls /build/wheelhouse/*.whl >/dev/null 2>&1 && echo --no-index --find-links /build/wheelhouse) \\
-      -r /build/requirements.txt
+      -r /build/requirements.txt \\
+ && rm -rf /build/wheelhouse /build/Dockerfile
 
 # 2. The image: the base, that venv and the code; no wheelhouse layer.
 FROM ${{BASE_IMAGE}}
 COPY --from=deps /opt/method /opt/method
-COPY main.py /opt/method/code/main.py
+COPY --from=deps /build /opt/method/code
 ENV PATH=/opt/method/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 ENTRYPOINT ["/opt/method/bin/python", "/opt/method/code/main.py"]
 """

@@ -1,0 +1,114 @@
+"""Build contexts, base substitution, image tags, `method new` and `method verify --executor local` (no engine)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.cli.method import parse_param
+from harness.containers.bases import dockerfile_base, load_bases, local_stand_in
+from harness.containers.build import make_context, resolve_base
+from harness.containers.images import image_reference
+from harness.containers.scaffold import scaffold_method
+from harness.containers.verify import synthetic_dataset, verify_method
+from harness.errors import ConfigError
+from harness.executors.local import LocalExecutor
+from harness.methods import MethodCard, MethodRegistry
+
+
+@pytest.fixture()
+def toy(tmp_path: Path) -> MethodCard:
+    folder = scaffold_method("toy_method", tmp_path / "methods")
+    return MethodCard.load(folder / "method.yaml")
+
+
+def test_context_holds_the_folder_and_the_wheelhouse(toy: MethodCard, tmp_path: Path) -> None:
+    assert toy.folder is not None
+    (toy.folder / "__pycache__").mkdir()
+    (toy.folder / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"x")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"wheel")
+    context = make_context(toy, tmp_path / "context", wheels)
+    names = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
+    assert names == ["Dockerfile", "README.md", "main.py", "method.yaml", "requirements.txt", "test_method.py",
+                     "wheelhouse/README", "wheelhouse/numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl"]
+    wheel = context / "wheelhouse" / "numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl"
+    assert os.stat(wheel).st_ino == os.stat(wheels / wheel.name).st_ino  # hard link, no copy
+
+
+def test_context_without_wheelhouse_and_bad_wheelhouse(toy: MethodCard, tmp_path: Path) -> None:
+    context = make_context(toy, tmp_path / "online", None)
+    assert [p.name for p in (context / "wheelhouse").iterdir()] == ["README"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="holds no .whl"):
+        make_context(toy, tmp_path / "offline", tmp_path / "empty")
+
+
+@pytest.mark.parametrize(("method", "local"), [("threshold_baseline", "segarena/base-python:local"),
+                                               ("unet2d", "segarena/base-torch-cpu:local")])
+def test_in_repo_dockerfiles_pin_an_official_base_with_a_local_stand_in(method: str, local: str) -> None:
+    card = MethodRegistry().card(method)
+    assert card.folder is not None
+    official = dockerfile_base(card.folder / card.dockerfile)
+    assert "@sha256:" in official
+    assert resolve_base(card, "official") == (official, None)
+    assert resolve_base(card, "local")[0] == local
+
+
+def test_unknown_base_and_missing_arg(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no local stand-in"):
+        local_stand_in("nvidia/cuda:12.0-base@sha256:" + "0" * 64, load_bases())
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.11\n")
+    with pytest.raises(ConfigError, match="ARG BASE_IMAGE"):
+        dockerfile_base(dockerfile)
+
+
+def test_image_tag_follows_the_method_folder(toy: MethodCard) -> None:
+    assert toy.folder is not None
+    before = image_reference(toy)
+    assert before.startswith("segarena/toy-method:") and len(before.rsplit(":", 1)[1]) == 12
+    (toy.folder / "main.py").write_text((toy.folder / "main.py").read_text() + "\n# changed\n")
+    assert image_reference(toy) != before
+    pinned = toy.model_copy(update={"image": "registry.example/toy@sha256:" + "1" * 64})
+    assert image_reference(pinned) == pinned.image
+
+
+def test_scaffold_refuses_bad_names_and_overwrites(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="lower-case"):
+        scaffold_method("Bad-Name", tmp_path)
+    scaffold_method("fine", tmp_path)
+    with pytest.raises(ConfigError, match="already exists"):
+        scaffold_method("fine", tmp_path)
+
+
+def test_scaffolded_method_verifies_locally(toy: MethodCard, tmp_path: Path) -> None:
+    dataset = synthetic_dataset(tmp_path / "synthetic", subjects=2, frames=2)
+    report = verify_method(toy, LocalExecutor(threads=1), tmp_path / "work", toy.resolve_params({}, "p"), dataset)
+    assert report.ok, report.steps
+    assert [s.name for s in report.steps] == ["train", "predict", "contract"]
+
+
+def test_verify_reports_contract_violations(toy: MethodCard, tmp_path: Path) -> None:
+    assert toy.folder is not None
+    main = toy.folder / "main.py"
+    main.write_text(main.read_text().replace("np.zeros(sitk.GetArrayFromImage(image).shape, np.uint8)",
+                                             "np.full(sitk.GetArrayFromImage(image).shape, 9, np.uint8)"))
+    dataset = synthetic_dataset(tmp_path / "synthetic", subjects=2, frames=2)
+    report = verify_method(toy, LocalExecutor(threads=1), tmp_path / "work", {}, dataset)
+    assert not report.ok
+    assert report.violations and all("not in the label map" in str(v) for v in report.violations)
+
+
+def test_parse_param_types_values_by_the_card() -> None:
+    card = MethodRegistry().card("unet2d")
+    assert parse_param("epochs=1", card) == ("epochs", 1)
+    assert parse_param("learning_rate=0.01", card) == ("learning_rate", 0.01)
+    assert parse_param("encoder=vgg16", card) == ("encoder", "vgg16")
+    with pytest.raises(ConfigError, match="expected int"):
+        parse_param("epochs=many", card)
+    with pytest.raises(ConfigError, match="NAME=VALUE"):
+        parse_param("epochs", card)

@@ -1,0 +1,97 @@
+"""The docker executor against a live engine: exit codes, logs, time limit, out of memory, GPUs, cleanup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config.models import DockerExecutor as DockerSettings
+from harness.containers.images import LABEL_METHOD
+from harness.errors import ExecutorUnavailableError
+from harness.executors.base import Invocation, JobResult
+from harness.executors.docker import DockerExecutor
+from harness.methods import MethodCard, MethodRegistry
+
+pytestmark = pytest.mark.docker
+
+
+def run_probe(card: MethodCard, tmp_path: Path, params: dict[str, Any], settings: DockerSettings | None = None,
+              timeout_s: int = 120) -> tuple[JobResult, Path]:
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    out.mkdir()
+    (data / "dataset.json").write_text("{}")
+    params_path = tmp_path / "params.json"
+    params_path.write_text(json.dumps(params))
+    invocation = Invocation(card, "train", {"data": data, "out": out, "params": params_path},
+                            {"SEGARENA_SEED": "7"}, timeout_s, tmp_path / "logs" / "train.log")
+    return DockerExecutor(settings or DockerSettings()).run(invocation), out
+
+
+def probe_containers(client: Any) -> list[Any]:
+    return client.containers.list(all=True, filters={"label": f"{LABEL_METHOD}=probe"})
+
+
+@pytest.fixture()
+def probe(method_images: dict[str, str], registry: MethodRegistry) -> MethodCard:
+    return registry.card("probe")
+
+
+def test_sandbox_as_seen_from_inside(probe: MethodCard, tmp_path: Path, docker_client: Any) -> None:
+    result, out = run_probe(probe, tmp_path, {"behaviour": "identity"})
+    assert result.status == "done", result.reason
+    identity = json.loads((out / "identity.json").read_text())
+    assert identity["uid"] != 0 and identity["gid"] != 0
+    assert identity["cwd"] == "/out"
+    assert identity["tmp_writable"] and not identity["root_writable"]
+    assert identity["env"]["SEGARENA_SEED"] == "7" and identity["env"]["CUDA_VISIBLE_DEVICES"] == ""
+    assert identity["argv"] == ["train", "--data", "/data/train", "--out", "/out", "--params", "/params.json"]
+    assert result.provenance["image_id"].startswith("sha256:")
+    assert result.provenance["image"].startswith("segarena/probe:")
+    assert "probe: identity" in (tmp_path / "logs" / "train.log").read_text()
+    assert (out / "identity.json").stat().st_uid == 0  # handed back to the harness's user (root here)
+    assert probe_containers(docker_client) == []
+
+
+def test_non_zero_exit_is_a_failure_with_the_log_tail(probe: MethodCard, tmp_path: Path, docker_client: Any) -> None:
+    result, _ = run_probe(probe, tmp_path, {"behaviour": "fail"})
+    assert result.status == "failed" and result.exit_code == 3
+    assert "exit code 3" in result.reason and "failing on purpose" in result.reason
+    assert probe_containers(docker_client) == []
+
+
+def test_time_limit_kills_the_container(probe: MethodCard, tmp_path: Path, docker_client: Any) -> None:
+    result, out = run_probe(probe, tmp_path, {"behaviour": "sleep", "seconds": 120}, timeout_s=3)
+    assert result.status == "timeout", result
+    assert "time limit of 3 s" in result.reason
+    assert 3 <= result.duration_s < 30
+    assert not (out / "done").exists()
+    assert probe_containers(docker_client) == []
+
+
+def test_out_of_memory_is_reported_as_such(probe: MethodCard, tmp_path: Path, docker_client: Any) -> None:
+    result, _ = run_probe(probe, tmp_path, {"behaviour": "oom"}, DockerSettings(memory_gb=0.25))
+    assert result.status == "oom", result
+    assert result.exit_code == 137
+    assert "memory limit of 0.25 GB" in result.reason
+    assert probe_containers(docker_client) == []
+
+
+def test_gpu_request_without_nvidia_runtime_is_a_clear_error(probe: MethodCard, tmp_path: Path,
+                                                              docker_client: Any) -> None:
+    if "nvidia" in (docker_client.info().get("Runtimes") or {}):
+        pytest.skip("this engine has the NVIDIA runtime: the error path cannot be shown here")
+    gpu_card = probe.model_copy(update={"resources": probe.resources.model_copy(update={"gpu": 1})})
+    with pytest.raises(ExecutorUnavailableError, match="nvidia-container-toolkit"):
+        run_probe(gpu_card, tmp_path, {"behaviour": "noop"}, DockerSettings(gpus=1))
+    assert probe_containers(docker_client) == []  # the created container was removed although start failed
+
+
+def test_unbuilt_image_names_the_build_command(probe: MethodCard, tmp_path: Path) -> None:
+    card = probe.model_copy(update={"image": "segarena-test/never-built", "name": "never_built"})
+    result, _ = run_probe(card, tmp_path, {"behaviour": "noop"})
+    assert result.status == "failed"
+    assert "is not built" in result.reason and "segarena containers build never_built" in result.reason
