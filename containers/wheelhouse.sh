@@ -22,8 +22,19 @@ args=()
 for requirements in "$@"; do
     args+=(-r "$requirements")
 done
+# Pure-Python packages published only as source carry `# build-wheel` on their line: build their
+# wheels here first (no dependencies), so the resolution below finds them in OUT_DIR.
+for requirements in "$@"; do
+    { grep -E '^[^#]+#[[:space:]]*build-wheel' "$requirements" || true; } | sed -E 's/[[:space:]]*#.*$//' | while read -r requirement; do
+        name=${requirement%%[=<>!~ ]*}
+        if ls "$out"/"${name//-/_}"-*.whl >/dev/null 2>&1; then continue; fi
+        echo "wheelhouse.sh: building a wheel of $requirement (source only on the index)"
+        "$python" -m pip wheel --quiet --no-deps --wheel-dir "$out" "$requirement" \
+            2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+    done
+done
 # One resolution over all files, so the wheelhouse holds one consistent set.
-"$python" -m pip download --quiet --dest "$out" --only-binary=:all: \
+"$python" -m pip download --quiet --dest "$out" --find-links "$out" --only-binary=:all: \
     --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 --platform any \

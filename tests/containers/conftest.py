@@ -74,3 +74,9 @@ def method_images(docker_client: Any, wheelhouse: Path, registry: MethodRegistry
     yield images
     # Keep the current images (the next run reuses them); drop the ones older code left behind.
     prune_stale_images(docker_client, [registry.card(name) for name in images])
+
+
+@pytest.fixture(scope="session")
+def nnunet_image(docker_client: Any, wheelhouse: Path, registry: MethodRegistry) -> str:
+    """The nnunet image (nnU-Net v2 on the torch base), built offline; only its own tests need it."""
+    return ensure_image(docker_client, registry.card("nnunet"), wheelhouse)

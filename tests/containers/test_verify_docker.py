@@ -43,3 +43,19 @@ def test_verify_threshold_baseline_under_docker(method_images: dict[str, str], t
                                         "--work-dir", str(tmp_path / "work")])
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "honours the contract" in result.output
+
+
+@pytest.mark.slow
+def test_verify_nnunet_under_docker(nnunet_image: str, tmp_path: Path) -> None:
+    """nnU-Net v2 in its own image (built offline on the torch base): plans, trains one short epoch, predicts."""
+    result = CliRunner().invoke(cli(), [
+        "method", "verify", "nnunet", "--executor", "docker", "--work-dir", str(tmp_path / "work"),
+        "-p", "fast_cpu=true", "-p", "disable_tta=true", "-p", "final_validation=false", "-p", "epochs=1",
+        "-p", "iterations_per_epoch=10", "-p", "val_iterations=2", "-p", "batch_size=2",
+    ])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "nnunet honours the contract under the docker executor" in result.output
+    model = tmp_path / "work" / "model"
+    assert (model / "splits_final.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "work" / "predictions").iterdir()) == ["demo002_f00.nii.gz",
+                                                                                  "demo002_f01.nii.gz"]
