@@ -110,7 +110,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         if job.kind in ("train", "predict") and record.duration_s is not None:
             entry = entry_name(job.spec | {"method": job.spec["method_id"]})
             runtime.setdefault(entry, {"train": 0.0, "predict": 0.0})[job.kind] += float(record.duration_s)
-        if job.kind in ("convert", "split", "train") and record.status == "done":
+        if job.kind in ("convert", "split", "train", "predict") and record.status == "done":
             provenance_jobs.append({"job": job.name, "key": job.key, "detail": _provenance_detail(record.output)})
     violations = [
         {"job": j.name, "violations": outputs[j.key]["violations"]}
@@ -159,17 +159,22 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
 
 
 def _provenance_detail(output: dict[str, Any]) -> str:
-    init = output.get("init") or {}
-    if output.get("kind") == "train" and init.get("kind") == "finetune":
-        return (f"fine-tuned from job {init['base_job'][:12]} on {init.get('base_dataset')} "
-                f"(weights sha256 {init.get('weights_sha256', '')[:16]}…)")
-    if output.get("kind") == "train" and init.get("kind") == "imagenet":
-        return f"ImageNet encoder from {init.get('weights') or init.get('source')}"
     if output.get("kind") == "split":
         return f"splits sha256 {output.get('sha256', '')}"
     if output.get("kind") == "convert":
         return f"{output.get('n_cases')} cases at {output.get('path')}"
-    if output.get("kind") == "train":
-        prov = output.get("provenance", {})
-        return f"method code sha256 {prov.get('method_code_sha256', '?')[:16]}…, executor {prov.get('executor', '?')}"
-    return ""
+    if output.get("kind") not in ("train", "predict"):
+        return ""
+    prov = output.get("provenance") or {}
+    where = f"executor {prov.get('executor', '?')}"
+    if prov.get("image"):
+        where += (f", image {prov['image']} (id {str(prov.get('image_id', '?'))[:19]}…), "
+                  f"Docker {prov.get('engine', '?')}, user {prov.get('user', '?')}, network {prov.get('network', '?')}")
+    code = f"method code sha256 {str(prov.get('method_code_sha256', '?'))[:16]}…"
+    init = output.get("init") or {}
+    if output.get("kind") == "train" and init.get("kind") == "finetune":
+        return (f"fine-tuned from job {init['base_job'][:12]} on {init.get('base_dataset')} "
+                f"(weights sha256 {init.get('weights_sha256', '')[:16]}…); {code}, {where}")
+    if output.get("kind") == "train" and init.get("kind") == "imagenet":
+        return f"ImageNet encoder from {init.get('weights') or init.get('source')}; {code}, {where}"
+    return f"{code}, {where}"

@@ -57,6 +57,12 @@ def test_docker_leaderboard_equals_local(method_images: dict[str, str], tmp_path
         summary = run_benchmark(bench)
         assert summary.ok, summary.failed
         runs[executor["kind"]] = metric_rows(bench.run_dir)  # type: ignore[arg-type]
+        html = summary.report.read_text()
+        if executor["kind"] == "docker":  # each train/predict job names the image it ran, by ID
+            assert html.count(f"image {method_images['unet2d']} (id sha256:") == 2
+            assert "network none" in html
+        else:
+            assert "image segarena/" not in html and "executor local" in html
 
     local, docker = runs["local"], runs["docker"]
     assert set(local["method"]) == {"threshold_baseline", "unet2d"}
