@@ -73,6 +73,10 @@ class Executor(ABC):
     @abstractmethod
     def run(self, invocation: Invocation) -> JobResult: ...
 
+    def missing_for(self, methods: list[Any]) -> list[str]:
+        """What this executor lacks to run these methods (checked once before a run starts); none by default."""
+        return []
+
 
 def last_error_line(path: Path) -> str:
     """The last non-empty line of a log: for a Python crash, the exception and its message."""

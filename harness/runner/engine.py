@@ -114,7 +114,12 @@ def run_benchmark(
         if j.kind in ("train", "predict") and not ((r := store.get(j.key)) and r.is_complete and _outputs_exist(r.output))
     ]
     if pending_method_jobs:
-        lazy.get()  # fail before doing anything if the executor cannot run here
+        # Fail before doing anything if the executor cannot run here, or lacks a method's image.
+        needed = {j.spec["method"] for j in pending_method_jobs}
+        missing = lazy.get().missing_for([methods.card(name) for name in sorted(needed)])
+        if missing:
+            raise ExecutorUnavailableError(f"the {lazy.settings.kind} executor cannot run this benchmark yet:\n  "
+                                           + "\n  ".join(missing))
     run_id = store.begin_run()
     summary = RunSummary(run_dir, None)
     ctx = steps.Context(bench, datasets, methods, _DeferredExecutor(lazy), run_dir, {})

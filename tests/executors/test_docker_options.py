@@ -197,3 +197,24 @@ def test_no_daemon_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     with pytest.raises(ExecutorUnavailableError, match="containers/engine.sh start"):
         make_executor(DockerSettings())
+
+
+def test_a_run_stops_before_any_job_when_an_image_is_not_built(write_benchmark: Any, monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    from harness.config import load_benchmark
+    from harness.runner import run_benchmark
+
+    client = fake_client(mock.MagicMock())
+    client.images.get.side_effect = docker.errors.ImageNotFound("no such image")
+    monkeypatch.setattr("harness.executors.docker.connect", lambda: client)
+    bench = load_benchmark(write_benchmark(
+        "datasets: [{name: demo_cine, options: {subjects: 2, frames: 1}}]\n"
+        "methods: [{name: threshold_baseline}]\n"
+        "executor: {kind: docker}\n"
+    ))
+    with pytest.raises(ExecutorUnavailableError) as caught:
+        run_benchmark(bench)
+    message = str(caught.value)
+    assert "method 'threshold_baseline': image segarena/threshold-baseline:" in message and "is not built" in message
+    assert "segarena containers build threshold_baseline" in message
+    assert not (tmp_path / "run" / "jobs").exists()  # nothing was converted, trained or scored
