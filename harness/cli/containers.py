@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -37,12 +37,21 @@ def build(
     cards = [registry.card(n) for n in names]
     client = connect()
     for card in cards:
-        console.print(f"Building {card.name} ({'offline' if wheelhouse else 'online'}, {base} base) …", highlight=False)
-        built = build_method_image(
-            client, card, wheelhouse=wheelhouse.resolve() if wheelhouse else None, base=base,  # type: ignore[arg-type]
-            log_path=cache_dir() / "build-logs" / f"{card.name}.log",
-            on_line=(lambda line: console.print(f"  {line}", highlight=False, markup=False)) if verbose else None,
-        )
+        log_path = cache_dir() / "build-logs" / f"{card.name}.log"
+        console.print(f"Building {card.name} ({'offline' if wheelhouse else 'online'}, {base} base; log: {log_path}) …",
+                      highlight=False)
+        with console.status(f"{card.name}: preparing the build context", spinner="dots") as status:
+
+            def on_line(line: str, status: Any = status, name: str = card.name) -> None:
+                if verbose:
+                    console.print(f"  {line}", highlight=False, markup=False)
+                if line.startswith(("Step ", "# build")):
+                    status.update(f"{name}: {line[:100]}")
+
+            built = build_method_image(
+                client, card, wheelhouse=wheelhouse.resolve() if wheelhouse else None, base=base,  # type: ignore[arg-type]
+                log_path=log_path, on_line=on_line,
+            )
         console.print(f"  {built.reference} ({built.id[7:19]}, {built.size_bytes / 1e9:.2f} GB) from {built.base_image} "
                       f"in {built.duration_s:.0f} s", highlight=False)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -26,6 +27,7 @@ from harness.methods.card import MethodCard
 log = logging.getLogger(__name__)
 
 BaseMode = Literal["official", "local"]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 
 
@@ -102,11 +104,14 @@ def build_method_image(
     base_image, recipe = resolve_base(card, base)
     if recipe is not None:
         bases = load_bases()
+        if on_line is not None:
+            on_line(f"# build the local base {base_image} if it is missing (containers/base/build_base.sh {recipe})")
         ensure_local_base(next(b for b in bases.values() if b.build == recipe), wheelhouse, log_path)
     started = time.monotonic()
     lines: list[str] = []
 
     def emit(line: str) -> None:
+        line = _ANSI.sub("", line)
         lines.append(line)
         if on_line is not None:
             on_line(line)
@@ -140,8 +145,8 @@ def build_method_image(
                 with log_path.open("a") as handle:
                     handle.write("\n".join(lines) + "\n")
     if error is not None:
-        hint = _hint(error, base_present, base_image, wheelhouse)
-        tail = "\n".join(lines[-12:])
+        hint = _hint("\n".join([*lines, error]), base_present, base_image, wheelhouse)
+        tail = "\n".join(line for line in lines[-12:] if line.strip() and not line.startswith("ERROR: The command"))
         raise JobFailedError(f"building the image of method '{card.name}' failed: {error}{hint}\n{tail}")
     image = client.images.get(reference)
     image.tag(reference.rsplit(":", 1)[0], "latest")
@@ -156,6 +161,10 @@ def _hint(error: str, base_present: bool, base_image: str, wheelhouse: Path | No
                              or "dial tcp" in lowered or "not found" in lowered):
         return (f"\n(the base image {base_image} is not on this engine and could not be pulled: build with "
                 "`--base local` to use its local stand-in from containers/bases.yaml)")
+    if wheelhouse is None and ("no matching distribution" in lowered or "could not fetch url" in lowered):
+        return ("\n(pip inside the build could not install from the package index: build offline instead, with "
+                "`containers/wheelhouse.sh DIR methods/<name>/requirements.txt` on a machine that reaches an index "
+                "and then `--wheelhouse DIR`)")
     if wheelhouse is not None and ("no matching distribution" in lowered or "returned a non-zero code" in lowered):
         return (f"\n(offline build: the wheelhouse {wheelhouse} may lack a wheel; fill it with "
                 "`containers/wheelhouse.sh DIR methods/<name>/requirements.txt`)")

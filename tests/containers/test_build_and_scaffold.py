@@ -48,7 +48,8 @@ def test_context_without_wheelhouse_and_bad_wheelhouse(toy: MethodCard, tmp_path
 
 
 @pytest.mark.parametrize(("method", "local"), [("threshold_baseline", "segarena/base-python:local"),
-                                               ("unet2d", "segarena/base-torch-cpu:local")])
+                                               ("unet2d", "segarena/base-torch-cpu:local"),
+                                               ("nnunet", "segarena/base-torch-cpu:local")])
 def test_in_repo_dockerfiles_pin_an_official_base_with_a_local_stand_in(method: str, local: str) -> None:
     card = MethodRegistry().card(method)
     assert card.folder is not None
@@ -112,3 +113,16 @@ def test_parse_param_types_values_by_the_card() -> None:
         parse_param("epochs=many", card)
     with pytest.raises(ConfigError, match="NAME=VALUE"):
         parse_param("epochs", card)
+
+
+def test_build_failures_say_what_to_do(tmp_path: Path) -> None:
+    from harness.containers.build import _hint
+
+    unpulled = _hint("pull access denied for pytorch/pytorch, repository does not exist", False, "pytorch/pytorch:x", None)
+    assert "--base local" in unpulled and "pytorch/pytorch:x" in unpulled
+    index = _hint("Could not fetch URL https://pypi.org/simple/numpy/\nERROR: No matching distribution found for numpy",
+                  True, "segarena/base-python:local", None)
+    assert "--wheelhouse DIR" in index and "containers/wheelhouse.sh" in index
+    offline = _hint("ERROR: No matching distribution found for timm==1.0.22", True, "b", tmp_path)
+    assert f"the wheelhouse {tmp_path} may lack a wheel" in offline
+    assert _hint("COPY failed: no source files", True, "b", None) == ""
