@@ -56,6 +56,38 @@ def build(
                       f"in {built.duration_s:.0f} s", highlight=False)
 
 
+@containers_app.command("status")
+def status(
+    methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045
+) -> None:
+    """Each method's current image (tagged with its folder's hash) and whether the engine has it."""
+    from harness.containers.engine import connect, engine_version
+    from harness.containers.images import image_reference, image_status
+    from harness.methods import MethodRegistry
+
+    registry = MethodRegistry(methods_dir or [])
+    client = connect()
+    console.print(f"Docker {engine_version(client)}", highlight=False)
+    missing = []
+    for name in registry.names():
+        card = registry.card(name)
+        if not card.image:
+            console.print(f"  {name:<20} no `image` in its card (local executor only)", highlight=False)
+            continue
+        reference = image_reference(card)
+        info, stale = image_status(client, card)
+        if info is None:
+            missing.append(name)
+            older = f"; older builds: {', '.join(stale)}" if stale else ""
+            console.print(f"  {name:<20} [red]not built[/] {reference}{older}", highlight=False)
+        else:
+            console.print(f"  {name:<20} [green]built[/] {reference} ({info.id[7:19]}, {info.size_bytes / 1e9:.2f} GB)",
+                          highlight=False)
+    if missing:
+        console.print(f"Build the missing ones with `segarena containers build {' '.join(missing)}` "
+                      "(no registry: `--base local`; offline: `--wheelhouse DIR`)", highlight=False)
+
+
 @containers_app.command("prune")
 def prune(
     methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045

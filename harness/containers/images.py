@@ -62,6 +62,17 @@ def find_image(client: Any, reference: str) -> ImageInfo | None:
     return ImageInfo(reference, image.id, tuple(image.attrs.get("RepoDigests") or ()), int(image.attrs.get("Size", 0)))
 
 
+def image_status(client: Any, card: MethodCard) -> tuple[ImageInfo | None, list[str]]:
+    """(the current image of ``card`` or None, tags of older builds of the same method still on the engine)."""
+    current = image_reference(card)
+    info = find_image(client, current)
+    stale = []
+    if not is_pinned(card.image):
+        for image in client.images.list(name=card.image, filters={"label": f"{LABEL_METHOD}={card.name}"}):
+            stale += [t for t in image.tags if t != current and not t.endswith(":latest")]
+    return info, sorted(stale)
+
+
 def prune_stale_images(client: Any, cards: list[MethodCard]) -> list[str]:
     """Remove images of these methods whose code hash is no longer current; returns the removed tags."""
     removed: list[str] = []

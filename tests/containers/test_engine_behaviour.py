@@ -95,3 +95,25 @@ def test_unbuilt_image_names_the_build_command(probe: MethodCard, tmp_path: Path
     result, _ = run_probe(card, tmp_path, {"behaviour": "noop"})
     assert result.status == "failed"
     assert "is not built" in result.reason and "segarena containers build never_built" in result.reason
+
+
+def test_containers_status_tells_built_from_missing(probe: MethodCard, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from harness.cli.main import app
+
+    assert probe.folder is not None
+    extra = tmp_path / "extra"
+    shutil.copytree(probe.folder, extra / "probe_copy")
+    card = (extra / "probe_copy" / "method.yaml").read_text()
+    (extra / "probe_copy" / "method.yaml").write_text(
+        card.replace("name: probe", "name: probe_copy").replace("image: segarena/probe", "image: segarena-test/probe-copy"))
+    result = CliRunner().invoke(app, ["containers", "status", "--methods-dir", str(probe.folder.parent),
+                                      "--methods-dir", str(extra)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.startswith("  ")}
+    assert "built segarena/probe:" in lines["probe"]
+    assert "not built segarena-test/probe-copy:" in lines["probe_copy"]
+    assert "segarena containers build probe_copy" in result.output
