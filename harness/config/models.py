@@ -139,6 +139,8 @@ class DockerExecutor(Strict):
     memory_gb: float | None = Field(None, gt=0)
     cpus: float | None = Field(None, gt=0)
     shm_gb: float = Field(1.0, gt=0)
+    user: str | None = Field(None, pattern=r"^[0-9]+(:[0-9]+)?$",
+                             description="uid:gid the methods run as; default the harness's own (1000:1000 under root)")
 
 
 class RayExecutor(Strict):

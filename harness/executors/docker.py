@@ -56,7 +56,7 @@ class DockerExecutor(Executor):
     def __init__(self, settings: DockerSettings | None = None, client: Any | None = None) -> None:
         self.settings = settings or DockerSettings()
         self._client = client
-        self.user = container_user(getattr(self.settings, "user", None))
+        self.user = container_user(self.settings.user)
 
     @property
     def client(self) -> Any:

@@ -133,6 +133,9 @@ def test_user_is_never_root(monkeypatch: pytest.MonkeyPatch) -> None:
     assert container_user("2000:2000") == "2000:2000"
     with pytest.raises(ConfigError, match="root"):
         container_user("0:0")
+    assert DockerExecutor(DockerSettings(user="2001:2002"), client=mock.MagicMock()).user == "2001:2002"
+    with pytest.raises(ConfigError, match="root"):
+        DockerExecutor(DockerSettings(user="0"), client=mock.MagicMock())
 
 
 # -- running, with a mocked engine ----------------------------------------------------------------
