@@ -59,3 +59,21 @@ def test_validate_dataset_lists_problems(tmp_path: Path) -> None:
 def test_list_shows_builtin_components() -> None:
     result = segarena("list")
     assert result.returncode == 0 and "demo_cine" in result.stdout and "unet2d" in result.stdout
+
+
+def test_report_renders_again_from_the_store_without_running_jobs(write_benchmark, tmp_path: Path) -> None:
+    path = write_benchmark(TINY_DEMO + "methods:\n  - name: threshold_baseline\n")
+    before = segarena("report", str(path))
+    assert before.returncode == 2 and "no run store yet" in before.stderr
+    assert segarena("run", str(path)).returncode == 0
+    store = tmp_path / "run" / "store.sqlite"
+    stamp = store.stat().st_mtime_ns
+    again = segarena("report", str(path), "--out", str(tmp_path / "again"), "--title", "Second look",
+                     "--rank-by", "hd95_mm")
+    assert again.returncode == 0, again.stderr
+    assert f"Report: {tmp_path / 'again' / 'index.html'}" in again.stdout.replace("\n", "")
+    html = (tmp_path / "again" / "index.html").read_text()
+    assert "<title>Second look" in html and "hd95_mm" in html
+    assert store.stat().st_mtime_ns == stamp  # no job ran, nothing was recorded
+    bad = segarena("report", str(path), "--rank-by", "dise")
+    assert bad.returncode == 2 and "Did you mean 'dice'?" in bad.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.metrics.clinical import ClinicalSettings
 from harness.metrics.settings import MetricsSettings
@@ -164,6 +164,15 @@ class ReportSettings(Strict):
     out: Path = Field(Path("reports/demo"), description="folder of the static site")
     title: str = "SegArena benchmark"
     rank_by: str = Field("dice", description="the metric that orders each leaderboard")
+
+    @field_validator("rank_by")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        from harness.metrics.catalog import METRIC_INFO, unknown_metric_message
+
+        if name not in METRIC_INFO:
+            raise ValueError(unknown_metric_message(name))
+        return name
 
 
 class Plugins(Strict):

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from harness.config.models import Benchmark, DockerExecutor, LocalExecutor, RayExecutor
 from harness.datasets.registry import DatasetRegistry
-from harness.errors import ExecutorUnavailableError, SegArenaError
+from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
 from harness.executors import make_executor
 from harness.executors.base import Executor
 from harness.methods.registry import MethodRegistry
@@ -203,3 +203,33 @@ class _DeferredExecutor(Executor):
 
     def run(self, invocation):  # type: ignore[no-untyped-def]
         return self._lazy.get().run(invocation)
+
+
+def render_from_store(
+    bench: Benchmark, datasets: DatasetRegistry | None = None, methods: MethodRegistry | None = None
+) -> tuple[Path, int, int]:
+    """Render the report again from what the store holds, running no job.
+
+    Returns (the index page, the jobs whose results it shows, the jobs not complete yet). For a
+    changed title, ranking metric or output folder, or a report made while jobs were still failing.
+    """
+    from harness.report import render_report
+
+    datasets = datasets or DatasetRegistry(bench.plugins.datasets)
+    methods = methods or MethodRegistry(bench.plugins.methods)
+    plan = build_plan(bench, datasets, methods)
+    assert bench.run_dir is not None
+    path = bench.run_dir / "store.sqlite"
+    if not path.is_file():
+        raise InputDataError(f"{path}: no run store yet; run the benchmark first (`segarena run`)")
+    store = Store(path)
+    outputs = {}
+    for job in plan.jobs.values():
+        record = store.get(job.key)
+        if job.kind != "report" and record is not None and record.is_complete and _outputs_exist(record.output):
+            outputs[job.key] = record.output
+    if not any(plan.jobs[key].kind == "evaluate" for key in outputs):
+        raise InputDataError(f"{path}: no evaluation of this benchmark is complete yet; nothing to report")
+    result = render_report(bench, plan, store, outputs)
+    pending = sum(1 for job in plan.jobs.values() if job.kind != "report" and job.key not in outputs)
+    return Path(result["index"]), len(outputs), pending
