@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness.metrics import METRIC_INFO
 from harness.stats import summarise
+from harness.stats.ranking import RankingStatistics, ranking_statistics
 
 ENTRY_COLUMNS = ["method", "regime", "subset"]  # a leaderboard row; folds and seeds are pooled
 
@@ -35,6 +36,7 @@ class Leaderboard:
     label: str
     metrics: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)  # rank, entry, cells, n_cases, n_failed
+    ranking: RankingStatistics | None = None  # bootstrap rank stability and paired tests, by subject
 
 
 def entry_name(row: pd.Series | dict[str, Any]) -> str:
@@ -81,6 +83,9 @@ def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
                             (-math.inf if higher else math.inf), reverse=higher)
         for rank, row in enumerate(board.rows, start=1):
             row["rank"] = rank
+        if key is not None and "subject" in group and len(board.rows) > 1:
+            named = group.assign(entry=[entry_name(r) for r in group[ENTRY_COLUMNS].to_dict("records")])
+            board.ranking = ranking_statistics(named, key, higher)
         boards.append(board)
     return boards
 

@@ -1,4 +1,4 @@
-"""Statistics over metric rows: per-metric summaries and method-vs-truth agreement."""
+"""Statistics over metric rows: per-metric summaries, method-vs-truth agreement, ranking stability (ranking.py)."""
 
 from __future__ import annotations
 
