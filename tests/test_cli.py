@@ -74,6 +74,8 @@ def test_report_renders_again_from_the_store_without_running_jobs(write_benchmar
     assert f"Report: {tmp_path / 'again' / 'index.html'}" in again.stdout.replace("\n", "")
     html = (tmp_path / "again" / "index.html").read_text()
     assert "<title>Second look" in html and "hd95_mm" in html
+    assert html.count('<figure class="distribution"><svg') >= 3  # one per structure (LV, MYO, RV)
+    assert '<details class="bland-altman">' in html and "limits of agreement" in html
     assert store.stat().st_mtime_ns == stamp  # no job ran, nothing was recorded
     bad = segarena("report", str(path), "--rank-by", "dise")
     assert bad.returncode == 2 and "Did you mean 'dice'?" in bad.stderr

@@ -37,6 +37,8 @@ class Leaderboard:
     metrics: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)  # rank, entry, cells, n_cases, n_failed
     ranking: RankingStatistics | None = None  # bootstrap rank stability and paired tests, by subject
+    figure: str = ""  # inline SVG of the per-case distribution of the ranking metric (report/plots.py)
+    rank_metric: str | None = None
 
 
 def entry_name(row: pd.Series | dict[str, Any]) -> str:
@@ -83,6 +85,7 @@ def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
                             (-math.inf if higher else math.inf), reverse=higher)
         for rank, row in enumerate(board.rows, start=1):
             row["rank"] = rank
+        board.rank_metric = key
         if key is not None and "subject" in group and len(board.rows) > 1:
             named = group.assign(entry=[entry_name(r) for r in group[ENTRY_COLUMNS].to_dict("records")])
             board.ranking = ranking_statistics(named, key, higher)

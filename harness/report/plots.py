@@ -1,0 +1,100 @@
+"""The report's figures as inline SVG (matplotlib, Agg): per-case distributions and Bland–Altman plots.
+
+SVG keeps the site self-contained (no script, no CDN, readable from a file:// URL) and the
+figures sharp at any zoom. Output is deterministic (fixed id salt, no date), so rendering the
+same results twice gives the same page.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+QUANTITIES = {  # subjects.csv column stem → axis label
+    "edv": ("EDV", "ml"),
+    "esv": ("ESV", "ml"),
+    "ef": ("EF", "%"),
+}
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "segarena", "svg.fonttype": "none", "font.size": 9,
+                         "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def _svg(fig: object) -> str:
+    plt = _pyplot()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and doctype: inline in HTML
+
+
+def distribution_svg(values: dict[str, np.ndarray], metric: str, unit: str = "") -> str:
+    """Per entry (top = the leaderboard's first), a box of its case values with every case as a dot."""
+    plt = _pyplot()
+    entries = list(values)
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(entries) + 0.9), layout="constrained")
+    rng = np.random.default_rng(0)
+    positions = list(range(len(entries), 0, -1))
+    finite = [v[np.isfinite(v)] for v in values.values()]
+    ax.boxplot(finite, positions=positions, orientation="horizontal", widths=0.5, showfliers=False,
+               medianprops={"color": "#b2182b"}, boxprops={"color": "#555"}, whiskerprops={"color": "#555"},
+               capprops={"color": "#555"})
+    for position, data in zip(positions, finite, strict=True):
+        jitter = rng.uniform(-0.15, 0.15, size=len(data))
+        ax.scatter(data, position + jitter, s=6, alpha=0.45, color="#2166ac", linewidths=0)
+    ax.set_yticks(positions, entries)
+    ax.set_xlabel(f"{metric}{f' ({unit})' if unit else ''} per case")
+    return _svg(fig)
+
+
+def bland_altman_svg(subjects: pd.DataFrame, title: str) -> str:
+    """EDV, ESV and EF side by side: mean of truth and prediction against truth − prediction."""
+    plt = _pyplot()
+    stems = [s for s in QUANTITIES if f"{s}_true_{_unit_suffix(s)}" in subjects and f"{s}_pred_{_unit_suffix(s)}" in subjects]
+    fig, axes = plt.subplots(1, len(stems), figsize=(3.4 * len(stems), 3.0), squeeze=False, layout="constrained")
+    for ax, stem in zip(axes[0], stems, strict=True):
+        suffix = _unit_suffix(stem)
+        true = pd.to_numeric(subjects[f"{stem}_true_{suffix}"], errors="coerce").to_numpy(dtype=float)
+        pred = pd.to_numeric(subjects[f"{stem}_pred_{suffix}"], errors="coerce").to_numpy(dtype=float)
+        keep = np.isfinite(true) & np.isfinite(pred)
+        mean, difference = (true[keep] + pred[keep]) / 2, true[keep] - pred[keep]
+        name, unit = QUANTITIES[stem]
+        ax.scatter(mean, difference, s=14, color="#2166ac", alpha=0.8, linewidths=0)
+        if len(difference) > 1:
+            bias, sd = float(np.mean(difference)), float(np.std(difference, ddof=1))
+            for level, style in ((bias, "-"), (bias - 1.96 * sd, "--"), (bias + 1.96 * sd, "--")):
+                ax.axhline(level, color="#b2182b", linestyle=style, linewidth=1)
+            ax.set_title(f"{name}: bias {bias:.2f}, LoA ±{1.96 * sd:.2f} {unit}", fontsize=8)
+        else:
+            ax.set_title(f"{name}: n = {len(difference)}", fontsize=8)
+        ax.axhline(0, color="#999", linewidth=0.6)
+        ax.set_xlabel(f"mean of true and predicted {name} ({unit})")
+        ax.set_ylabel(f"true − predicted ({unit})")
+    fig.suptitle(title, fontsize=9)
+    return _svg(fig)
+
+
+def _unit_suffix(stem: str) -> str:
+    return "pct" if stem == "ef" else "ml"
+
+
+def leaderboard_values(group: pd.DataFrame, metric: str, entries: Sequence[str]) -> dict[str, np.ndarray]:
+    """Case values of ``metric`` per entry, in the leaderboard's order (rows with an ``entry`` column)."""
+    rows = group[group["metric"] == metric]
+    return {entry: rows.loc[rows["entry"] == entry, "value"].to_numpy(dtype=float) for entry in entries}
+
+
+def has_values(values: dict[str, np.ndarray]) -> bool:
+    return any(bool(np.isfinite(v).any()) for v in values.values())
