@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.containers.bases import dockerfile_base, ensure_local_base, load_bases, local_stand_in
-from harness.containers.images import LABEL_CODE, LABEL_METHOD, image_reference, is_pinned
+from harness.containers.images import LABEL_CODE, LABEL_METHOD, find_image, image_reference, is_pinned
 from harness.errors import ConfigError, JobFailedError
 from harness.methods.card import MethodCard
 
@@ -117,7 +117,7 @@ def build_method_image(
             on_line(line)
 
     dangling_before = _dangling(client)
-    base_present = _has_image(client, base_image)
+    base_present = find_image(client, base_image) is not None
     with tempfile.TemporaryDirectory(prefix=f"segarena-build-{card.name}-") as tmp:
         context = make_context(card, Path(tmp), wheelhouse)
         emit(f"# build {reference} FROM {base_image} ({'offline, wheelhouse ' + str(wheelhouse) if wheelhouse else 'online'})")
@@ -169,18 +169,6 @@ def _hint(error: str, base_present: bool, base_image: str, wheelhouse: Path | No
         return (f"\n(offline build: the wheelhouse {wheelhouse} may lack a wheel; fill it with "
                 "`containers/wheelhouse.sh DIR methods/<name>/requirements.txt`)")
     return ""
-
-
-def _has_image(client: Any, reference: str) -> bool:
-    import docker
-
-    try:
-        client.images.get(reference)
-    except docker.errors.ImageNotFound:
-        return False
-    except docker.errors.APIError:  # e.g. a reference the engine cannot parse: let the build report it
-        return True
-    return True
 
 
 def _dangling(client: Any) -> set[str]:

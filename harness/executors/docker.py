@@ -72,21 +72,21 @@ class DockerExecutor(Executor):
         return Availability(True)
 
     def missing_for(self, methods: list[Any]) -> list[str]:
-        """The methods whose current image is not on the engine, each with the command that builds it."""
-        missing = []
+        """The methods whose current image is not on the engine, then the command that builds them."""
+        problems, unbuilt = [], []
         for card in methods:
             try:
                 reference = image_reference(card)
             except ConfigError as err:
-                missing.append(str(err))
+                problems.append(str(err))
                 continue
             if find_image(self.client, reference) is None:
-                missing.append(f"method '{card.name}': image {reference} is not built")
-        if missing:
-            names = " ".join(sorted({c.name for c in methods if any(f"'{c.name}'" in m for m in missing)}))
-            missing.append(f"build with `segarena containers build {names}` (no registry: add `--base local`; "
-                           "offline: `--wheelhouse DIR`)")
-        return missing
+                problems.append(f"method '{card.name}': image {reference} is not built")
+                unbuilt.append(card.name)
+        if unbuilt:
+            problems.append(f"build with `segarena containers build {' '.join(sorted(unbuilt))}` (no registry: add "
+                            "`--base local`; offline: `--wheelhouse DIR`)")
+        return problems
 
     # -- what a container gets -------------------------------------------------------------
     def threads(self) -> int:

@@ -8,7 +8,6 @@ same results twice gives the same page.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,12 +87,6 @@ def bland_altman_svg(subjects: pd.DataFrame, title: str) -> str:
 
 def _unit_suffix(stem: str) -> str:
     return "pct" if stem == "ef" else "ml"
-
-
-def leaderboard_values(group: pd.DataFrame, metric: str, entries: Sequence[str]) -> dict[str, np.ndarray]:
-    """Case values of ``metric`` per entry, in the leaderboard's order (rows with an ``entry`` column)."""
-    rows = group[group["metric"] == metric]
-    return {entry: rows.loc[rows["entry"] == entry, "value"].to_numpy(dtype=float) for entry in entries}
 
 
 def has_values(values: dict[str, np.ndarray]) -> bool:

@@ -24,6 +24,7 @@ from harness.report.viewmodel import (
     fmt,
     leaderboards,
     status_counts,
+    with_entries,
 )
 from harness.store import Store
 
@@ -126,7 +127,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         "description": bench.description,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rank_by": bench.report.rank_by,
-        "leaderboards": _with_figures(leaderboards(metrics, bench.report.rank_by), metrics),
+        "leaderboards": _with_figures(leaderboards(metrics, bench.report.rank_by)),
         "bland_altman": _bland_altman(subjects),
         "ef_tables": ef,
         "matrices": factor_matrices(metrics, bench.report.rank_by),
@@ -159,21 +160,17 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
     return {"kind": "report", "index": str(out / "index.html"), "metrics_csv": str(out / "metrics.csv")}
 
 
-def _with_figures(boards: list[Any], metrics: pd.DataFrame) -> list[Any]:
+def _with_figures(boards: list[Any]) -> list[Any]:
     """Each leaderboard with the per-case distribution of its ranking metric, as inline SVG."""
     from markupsafe import Markup
 
     from harness.metrics import METRIC_INFO
-    from harness.report.plots import distribution_svg, has_values, leaderboard_values
+    from harness.report.plots import distribution_svg, has_values
 
     for board in boards:
-        if board.rank_metric is None:
-            continue
-        group = metrics[(metrics["dataset"] == board.dataset) & (metrics["label"] == board.label)]
-        group = group.assign(entry=[entry_name(r) for r in group[["method", "regime", "subset"]].to_dict("records")])
-        values = leaderboard_values(group, board.rank_metric, [r["entry"] for r in board.rows])
-        if has_values(values):
-            board.figure = Markup(distribution_svg(values, board.rank_metric, METRIC_INFO[board.rank_metric].unit))
+        if board.rank_metric is not None and has_values(board.case_values):
+            board.figure = Markup(distribution_svg(board.case_values, board.rank_metric,
+                                                   METRIC_INFO[board.rank_metric].unit))
     return boards
 
 
@@ -186,9 +183,7 @@ def _bland_altman(subjects: pd.DataFrame) -> list[dict[str, Any]]:
     figures: list[dict[str, Any]] = []
     if subjects.empty or "edv_true_ml" not in subjects or "edv_pred_ml" not in subjects:
         return figures
-    named = subjects.assign(entry=[entry_name(r) for r in subjects.reindex(
-        columns=["method", "regime", "subset"]).fillna("").to_dict("records")])
-    for (dataset, entry), group in named.groupby(["dataset", "entry"], sort=True):
+    for (dataset, entry), group in with_entries(subjects).groupby(["dataset", "entry"], sort=True):
         figures.append({"dataset": str(dataset), "entry": str(entry),
                         "svg": Markup(bland_altman_svg(group, f"{dataset}: {entry} (n = {len(group)} subjects)"))})
     return figures

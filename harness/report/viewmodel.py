@@ -37,8 +37,9 @@ class Leaderboard:
     metrics: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)  # rank, entry, cells, n_cases, n_failed
     ranking: RankingStatistics | None = None  # bootstrap rank stability and paired tests, by subject
-    figure: str = ""  # inline SVG of the per-case distribution of the ranking metric (report/plots.py)
     rank_metric: str | None = None
+    case_values: dict[str, np.ndarray] = field(default_factory=dict)  # rank metric per case, in row order
+    figure: str = ""  # inline SVG of ``case_values`` (drawn by report/render.py)
 
 
 def entry_name(row: pd.Series | dict[str, Any]) -> str:
@@ -48,6 +49,12 @@ def entry_name(row: pd.Series | dict[str, Any]) -> str:
         if value and value not in ("scratch", "all"):
             parts.append(value)
     return " · ".join(parts)
+
+
+def with_entries(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with an ``entry`` column: the leaderboard row each of its rows belongs to."""
+    records = frame.reindex(columns=ENTRY_COLUMNS).fillna("").to_dict("records")
+    return frame.assign(entry=[entry_name(r) for r in records])
 
 
 def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
@@ -86,9 +93,12 @@ def leaderboards(metrics: pd.DataFrame, rank_by: str) -> list[Leaderboard]:
         for rank, row in enumerate(board.rows, start=1):
             row["rank"] = rank
         board.rank_metric = key
-        if key is not None and "subject" in group and len(board.rows) > 1:
-            named = group.assign(entry=[entry_name(r) for r in group[ENTRY_COLUMNS].to_dict("records")])
-            board.ranking = ranking_statistics(named, key, higher)
+        if key is not None:
+            named = with_entries(group[group["metric"] == key])
+            board.case_values = {r["entry"]: named.loc[named["entry"] == r["entry"], "value"].to_numpy(dtype=float)
+                                 for r in board.rows}
+            if "subject" in group and len(board.rows) > 1:
+                board.ranking = ranking_statistics(named, key, higher)
         boards.append(board)
     return boards
 
