@@ -79,3 +79,15 @@ def test_report_renders_again_from_the_store_without_running_jobs(write_benchmar
     assert store.stat().st_mtime_ns == stamp  # no job ran, nothing was recorded
     bad = segarena("report", str(path), "--rank-by", "dise")
     assert bad.returncode == 2 and "Did you mean 'dice'?" in bad.stderr
+
+
+def test_usage_errors_print_the_usage_line_and_exit_2(write_benchmark) -> None:
+    path = str(write_benchmark(TINY_DEMO + "methods:\n  - name: threshold_baseline\n"))
+    for args, expected in ((("validat", path), "No such command 'validat'. Did you mean 'validate'"),
+                           (("run", path, "--jobz", "2"), "No such option: --jobz"),
+                           (("run", path, "--executer", "local"), "(Possible options: --executor)"),
+                           (("validate",), "Missing argument")):
+        result = segarena(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Usage:" in result.stderr and expected in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

@@ -27,7 +27,7 @@ from harness.datasets.card import DatasetCard
 from harness.errors import ConfigError, InputDataError
 
 SETS = ("train", "validate", "test")
-OPTIONS = {"max_size_px": 256, "rot90_copy": True}
+OPTIONS = {"max_size_px": 256, "rot90_copy": False}
 META_KEYS = ("age_years", "sex", "field_strength_t", "vendor", "model")
 
 
@@ -60,7 +60,12 @@ def _most_common(values: list[Any]) -> Any:
 
 
 class Adapter(DatasetAdapter):
-    """Options: ``max_size_px`` (256: larger images are downscaled), ``rot90_copy`` (true)."""
+    """Options: ``max_size_px`` (256: larger images are downscaled), ``rot90_copy`` (false).
+
+    One case per (series, frame). With ``rot90_copy: true`` a series with rows < columns also
+    gets a rotated copy ``<series>_rot90`` (cmr-seg-tl's training augmentation): its cases and
+    subject row have ``primary`` false, so the harness never tests or scores them.
+    """
 
     def __init__(self, card: DatasetCard, options: dict[str, Any] | None = None) -> None:
         super().__init__(card, options)
@@ -150,16 +155,16 @@ class Adapter(DatasetAdapter):
         sources = [
             ";".join(slice_.stack.images[slice_.frames[t]].rel for slice_ in slices) for t in range(n_frames)
         ]
-        # primary: the copy cmr-seg-tl scores (the _rot90 one where it exists), so each series counts once
+        # primary: the series as acquired, the one case that is scored; a _rot90 copy is augmentation only
         base_row = {"patient_id": patient, "set": set_name, "repeat": name[len(patient) + 1:],
                     "rot90": False, "primary": True, "scale_factor": round(grid.scale_factor, 6)}
         variants: list[tuple[str, np.ndarray, Geometry, dict[str, Any]]] = [(name, volume, geometry, base_row)]
         if self.rot90_copy and grid.rows < grid.columns:
             rotated, rotated_geometry = grid_mod.rotate90(volume, geometry)
-            variants = [(name, volume, geometry, {**base_row, "primary": False}),
-                        (f"{name}_rot90", rotated, rotated_geometry, {**base_row, "rot90": True})]
+            variants.append((f"{name}_rot90", rotated, rotated_geometry, {**base_row, "rot90": True, "primary": False}))
             result.events.append(ConversionEvent(
-                name, "rows < columns", f"rotated copy {name}_rot90 written (the original is kept)",
+                name, "rows < columns",
+                f"rotated copy {name}_rot90 written as augmentation (primary false: never tested or scored)",
                 f"{grid.rows} x {grid.columns} px; the copy is {grid.columns} x {grid.rows} px (np.rot90 as cmr-seg-tl)"))
         digits = max(2, len(str(n_frames - 1)))
         for subject_name, array, geo, row in variants:
@@ -168,7 +173,7 @@ class Adapter(DatasetAdapter):
                     case=f"{subject_name}_f{t:0{digits}d}", subject=subject_name, frame=t, n_slices=len(slices),
                     spacing_x_mm=geo.spacing_mm[0], spacing_y_mm=geo.spacing_mm[1], spacing_z_mm=geo.spacing_mm[2],
                     has_label=False, group=patient, vendor=meta["vendor"] or "",
-                    field_strength_t=meta["field_strength_t"], source_files=sources[t],
+                    field_strength_t=meta["field_strength_t"], source_files=sources[t], primary=bool(row["primary"]),
                 )
                 write_case_files(out, record, [ScalarImage(array[t], geo)], None)
                 result.records.append(record)

@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, InputDataError
 from harness.metrics.conventions import CONVENTION_NAMES
-from harness.metrics.folder import evaluate_folders, list_masks
+from harness.metrics.folder import check_csv_writable, evaluate_folders, list_masks
 from harness.metrics.settings import MetricsSettings
 from harness.metrics.structures import Structures, parse_label_items, structures_from_dataset_json
 
@@ -50,9 +50,14 @@ def evaluate(
     nsd_tolerance_mm: Annotated[float, typer.Option("--nsd-tolerance-mm", help="NSD tolerance in mm.")] = 2.0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Cases scored in parallel (processes).")] = 1,
 ) -> None:
-    """Score every reference case against its prediction (missing ones score as failures) and write a long CSV."""
+    """Score every reference case against its prediction (missing ones score as failures) and write a long CSV.
+
+    A bad file fails only its case (a row with a status and a reason). Exit code 2 when a
+    reference file cannot be used (its rows are ``reference_unreadable``) or the CSV cannot be written.
+    """
     structures = _structures(dataset_json, labels)
     settings = _settings(convention, nsd_tolerance_mm)
+    check_csv_writable(out, "--out")  # before anything is computed
     console = Console(stderr=True)
     n_cases = len(list_masks(reference, "reference"))
     progress = Progress(
@@ -69,12 +74,23 @@ def evaluate(
                   f"({result.n_rows} rows, convention {settings.convention})")  # fmt: skip
     for title, cases in (
         ("missing prediction (scored as failures)", result.missing_predictions),
-        ("invalid (unreadable) prediction (scored as failures)", result.invalid_predictions),
+        ("invalid prediction (scored as failures)", result.invalid_predictions),
+        ("unreadable reference (rows reference_unreadable, in no ranking)", result.unreadable_references),
         ("prediction without reference (not scored)", result.unmatched_predictions),
     ):
         if cases:
             shown = ", ".join(cases[:10]) + (" …" if len(cases) > 10 else "")
-            console.print(f"[yellow]{len(cases)} {title}:[/yellow] {shown}")
+            console.print(f"[yellow]{len(cases)} {title}:[/yellow] {shown}", highlight=False)
+            for case in cases[:10]:
+                if case in result.reasons:
+                    console.print(f"  {case}: {result.reasons[case]}", highlight=False, markup=False)
+    if result.unreadable_references:
+        bad = result.unreadable_references
+        raise InputDataError(
+            f"{len(bad)} reference file(s) cannot be used ({', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}); "
+            f"their rows in {result.out_csv} have status reference_unreadable and NaN values. "
+            "Replace those reference files and run again"
+        )
 
 
 def register(app: typer.Typer) -> None:

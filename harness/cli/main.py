@@ -32,15 +32,15 @@ def run(
 ) -> None:
     """Run a whole benchmark: convert, split, train, predict, evaluate, report (resumes from the store)."""
     from harness.cli.progress import RichReporter
-    from harness.config import load_benchmark
     from harness.errors import ConfigError
+    from harness.plan.check import check_benchmark
     from harness.runner import run_benchmark
 
     if executor is not None and executor not in ("local", "docker", "ray"):
         raise ConfigError(f"--executor: expected local, docker or ray, got '{executor}'")
-    bench = load_benchmark(benchmark)
+    bench, datasets, methods = check_benchmark(benchmark)  # every problem of the file, before any job
     with RichReporter(console) as reporter:
-        summary = run_benchmark(bench, executor=executor, reporter=reporter)
+        summary = run_benchmark(bench, executor=executor, reporter=reporter, datasets=datasets, methods=methods)
     if not summary.executed and not summary.failed:
         console.print(f"Nothing to do: all {len(summary.skipped)} jobs are complete in {summary.run_dir / 'store.sqlite'}.")
     else:
@@ -70,10 +70,13 @@ def report(
 
     from harness.config import load_benchmark
     from harness.config.models import ReportSettings
+    from harness.config.paths import output_path_problem
     from harness.errors import ConfigError
     from harness.runner import render_from_store
 
     bench = load_benchmark(benchmark)
+    if out is not None and (problem := output_path_problem(out, benchmark)) is not None:
+        raise ConfigError(f"--out: {problem}")
     changes = {k: v for k, v in {"out": out.resolve() if out else None, "title": title, "rank_by": rank_by}.items()
                if v is not None}
     if changes:
@@ -90,17 +93,11 @@ def report(
 
 @app.command()
 def validate(benchmark: Annotated[Path, typer.Argument(help="the benchmark file")]) -> None:
-    """Check a benchmark file (schema, names, method parameters); exit 0 if valid, 2 otherwise."""
-    from harness.config import load_benchmark
-    from harness.datasets import DatasetRegistry
-    from harness.methods import MethodRegistry
+    """Check a benchmark file without running it (schema, names, ids, dataset options, method parameters and
+    their bounds, paths that must exist, output folders); list every problem; exit 0 if valid, 2 otherwise."""
+    from harness.plan.check import check_benchmark
 
-    bench = load_benchmark(benchmark)
-    datasets, methods = DatasetRegistry(bench.plugins.datasets), MethodRegistry(bench.plugins.methods)
-    for entry in bench.datasets:
-        datasets.card(entry.name)
-    for index, method in enumerate(bench.methods):
-        methods.card(method.name).resolve_params(method.params, f"methods[{index}].params")
+    bench, _, _ = check_benchmark(benchmark)
     console.print(f"{benchmark}: valid ({len(bench.datasets)} datasets, {len(bench.methods)} methods)")
 
 
@@ -117,12 +114,14 @@ def validate_dataset_command(
     folder: Annotated[Path, typer.Argument(help="a common-format dataset folder")],
     quick: Annotated[bool, typer.Option(help="check files and tables only, not pixels")] = False,
 ) -> None:
-    """List every problem of a converted dataset."""
+    """List every problem of a converted dataset (exit 2 if any, an empty dataset included)."""
     from harness.common import validate_dataset
 
     problems = validate_dataset(folder, check_pixels=not quick)
     if not problems:
-        console.print(f"{folder}: valid")
+        from harness.common.dataset import CommonDataset
+
+        console.print(f"{folder}: valid ({len(CommonDataset.open(folder).cases)} cases)", highlight=False)
         return
     for problem in problems:
         console.print(f"- {problem}", highlight=False)
@@ -134,10 +133,13 @@ def validate_dataset_command(
 def convert(
     name: Annotated[str, typer.Argument(help="a registered dataset")],
     raw: Annotated[Path, typer.Option(help="the raw folder")],
-    out: Annotated[Path, typer.Option(help="where to write the common format")],
+    out: Annotated[Path, typer.Option(help="where to write the common format: a new or empty folder, or one "
+                                           "SegArena wrote before")],
     workers: Annotated[int, typer.Option(help="parallel subjects")] = 2,
+    force: Annotated[bool, typer.Option("--force", help="--out holds files SegArena did not create: move them "
+                                                        "aside to <out>.replaced-<time> (nothing is deleted)")] = False,
 ) -> None:
-    """Convert one raw dataset into the common format."""
+    """Convert one raw dataset into the common format (exit 2 if no case converted)."""
     from rich.progress import Progress
 
     from harness.datasets import DatasetRegistry, convert_dataset
@@ -147,9 +149,12 @@ def convert(
         task = progress.add_task(f"convert {name}", total=None)
         summary = convert_dataset(adapter, raw, out, workers,
                                   on_start=lambda n: progress.update(task, total=n),
-                                  on_subject_done=lambda _s: progress.advance(task))
-    console.print(f"{summary.n_cases} cases from {summary.n_subjects} subjects written to {out}; "
-                  f"{summary.n_failed_subjects} subjects failed (see {out / 'conversion_log.csv'})")
+                                  on_subject_done=lambda _s: progress.advance(task), force=force)
+    if summary.moved_aside is not None:
+        console.print(f"The former contents of {summary.out} are now in {summary.moved_aside}", highlight=False)
+    console.print(f"{summary.n_cases} cases from {summary.n_subjects} subjects written to {summary.out}; "
+                  f"{summary.n_failed_subjects} subjects failed (see {summary.out / 'conversion_log.csv'})",
+                  highlight=False)
     for event in summary.events:
         if event.severity == "error":
             console.print(f"  - {event.subject}: {event.detail}", highlight=False)
@@ -195,13 +200,18 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(2)
+    except Exception as err:
+        if _is_usage_error(err):  # unknown command or option, missing argument: usage line + did-you-mean
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(int(getattr(err, "exit_code", 2)) or 2)
         raise
+
+
+def _is_usage_error(err: BaseException) -> bool:
+    """A click usage error (typer vendors click as ``typer._click``, so match either copy's classes)."""
+    import click
+
+    return isinstance(err, (click.exceptions.ClickException, typer.TyperException)) and hasattr(err, "show")
 
 
 if __name__ == "__main__":

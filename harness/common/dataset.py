@@ -23,6 +23,16 @@ def label_file_name(case: str) -> str:
     return f"{case}{FILE_ENDING}"
 
 
+def scored_cases(cases: Iterable[CaseRecord], groups: Iterable[str] | None = None) -> list[CaseRecord]:
+    """The cases that may be scored: primary ones (never an augmentation copy), of ``groups`` when given.
+
+    Every test-case selection goes through here, so a copy such as kaggle_dsb's ``_rot90``
+    is never predicted, never scored and never in a subject-level row.
+    """
+    wanted = set(groups) if groups is not None else None
+    return [r for r in cases if r.primary and (wanted is None or (r.group or r.subject) in wanted)]
+
+
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -1,5 +1,8 @@
 """Typed images: an intensity image and a label map are different types.
 
+:func:`read_image` and :func:`read_label` are the only readers of image and mask files; every
+problem with a file is an :class:`~harness.common.integrity.ImageFileError` naming it.
+
 Arrays are kept in SimpleITK's array order ``(z, y, x)`` (or ``(y, x)`` in 2D);
 :class:`Geometry` keeps ITK's physical order ``(x, y, z)`` for spacing and
 origin, exactly as the file header stores them, so a round trip is lossless.
@@ -9,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
 
-from harness.common.integrity import check_nifti_complete
-from harness.errors import InputDataError
+from harness.common.integrity import ImageFileError, check_nifti_complete
 
 
 @dataclass(frozen=True)
@@ -103,15 +106,19 @@ def write_image(image: ScalarImage | LabelMap, path: Path) -> None:
 
 
 def _read(path: Path) -> sitk.Image:
+    """The one reader of image and mask files: every problem is an :class:`ImageFileError` naming the file.
+
+    NIfTI files are checked for truncation (ITK would fill the missing voxels with zeros).
+    """
     if not path.is_file():
-        raise InputDataError(f"{path}: file not found")
+        raise ImageFileError(path, "missing", f"{path}: file not found")
+    if path.name.endswith((".nii", ".nii.gz")):
+        check_nifti_complete(path)
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as err:
         first_line = str(err).strip().splitlines()[-1] if str(err).strip() else "unreadable"
-        raise InputDataError(f"{path}: cannot be read as an image ({first_line})") from err
-    if path.name.endswith((".nii", ".nii.gz")):
-        check_nifti_complete(path)
+        raise ImageFileError(path, "unreadable", f"{path}: cannot be read as an image ({first_line})") from err
     return image
 
 
@@ -120,12 +127,36 @@ def read_image(path: Path) -> ScalarImage:
     return ScalarImage(sitk.GetArrayFromImage(image), Geometry.of(image))
 
 
+def _count_non_finite(path: Path, array: np.ndarray) -> int:
+    """NaN / inf voxels of a float file. ITK's NIfTI reader turns NaN into 0, so NIfTI data is read raw."""
+    if path.name.endswith((".nii", ".nii.gz")):
+        import nibabel as nib
+
+        nifti: Any = nib.load(str(path))  # a Nifti1Image or Nifti2Image
+        array = np.asanyarray(nifti.dataobj)
+    return int(np.count_nonzero(~np.isfinite(array)))
+
+
 def read_label(path: Path) -> LabelMap:
+    """A label map; ImageFileError unless the file is complete, single-component and stored as integers.
+
+    A float file is refused even when every value is whole (the contract says integer
+    labels only, and ITK reads a NIfTI NaN as 0, so a float mask cannot be trusted).
+    """
     image = _read(path)
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise ImageFileError(path, "invalid_components",
+                             f"{path}: {image.GetNumberOfComponentsPerPixel()} components per voxel; "
+                             "expected a single-component label map")  # fmt: skip
     array = sitk.GetArrayFromImage(image)
     if not np.issubdtype(array.dtype, np.integer):
-        rounded = np.rint(array)
-        if not np.array_equal(rounded, array):
-            raise InputDataError(f"{path}: label map holds non-integer values")
-        array = rounded.astype(np.int32)
+        if np.issubdtype(array.dtype, np.floating):
+            n_bad = _count_non_finite(path, array)
+            if n_bad:
+                raise ImageFileError(path, "invalid_values",
+                                     f"{path}: label map holds {n_bad} NaN or infinite voxel(s) (stored as "
+                                     f"{array.dtype}); write integer labels (uint8) and no NaN")  # fmt: skip
+        raise ImageFileError(path, "invalid_dtype",
+                             f"{path}: label map is stored as {array.dtype} ({image.GetPixelIDTypeAsString()}); "
+                             "labels must be an integer type: cast it, e.g. to uint8, before writing")  # fmt: skip
     return LabelMap(array, Geometry.of(image))

@@ -30,6 +30,9 @@ class CaseRecord:
     # ';'-separated structures whose reference is complete in this case; empty = every label.
     # E.g. Sunnybrook ES frames often have no epicardial contour: annotated = "LV".
     annotated: str = ""
+    # False for an augmentation copy of another case (e.g. kaggle_dsb's `_rot90` rotation, written only
+    # when asked for): it may be trained on, but it is never a test case, never scored, never in a subject row.
+    primary: bool = True
 
     @property
     def annotated_structures(self) -> set[str] | None:
@@ -67,6 +70,7 @@ class CaseRecord:
             field_strength_t=opt_float(row.get("field_strength_t", "") or ""),
             source_files=row.get("source_files", "") or "",
             annotated=row.get("annotated", "") or "",
+            primary=str(row.get("primary", "") or "true").lower() not in ("false", "0"),
         )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from harness.common.dataset import FILE_ENDING, CommonDataset, image_file_name, label_file_name
 from harness.common.images import read_image, read_label
+from harness.common.manifest import has_manifest, verify_manifest
 from harness.common.records import CaseRecord
 from harness.errors import InputDataError
 
@@ -34,9 +35,12 @@ def validate_dataset(root: Path, check_pixels: bool = True) -> list[Problem]:
 
     Checks dataset.json's required keys, that cases.csv and the folders agree,
     that every case has all its channels, that labels match their images'
-    geometry exactly and hold only declared label values.
+    geometry exactly and hold only declared label values, that there is at least one case,
+    and, where ``segarena convert`` left a manifest, that every file is as it wrote it.
     """
     problems: list[Problem] = []
+    if not root.is_dir():
+        return [Problem(str(root), "no such folder")]
     meta_path = root / "dataset.json"
     if not meta_path.is_file():
         return [Problem(str(meta_path), "missing: not a common-format dataset")]
@@ -54,6 +58,12 @@ def validate_dataset(root: Path, check_pixels: bool = True) -> list[Problem]:
     except InputDataError as err:
         return [*problems, Problem(str(root), str(err))]
 
+    if not dataset.cases:
+        log = root / "conversion_log.csv"
+        problems.append(Problem(str(root / "cases.csv"), "lists no cases: the dataset is empty"
+                                + (f"; {log} says why the conversion produced none" if log.is_file() else "")))
+    if has_manifest(root):
+        problems += [Problem(text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in verify_manifest(root, check_pixels)]
     label_values = set(dataset.label_map.values())
     if sorted(label_values) != list(range(len(label_values))):
         problems.append(Problem(str(meta_path), f"label values are not consecutive from 0: {sorted(label_values)}"))

@@ -9,11 +9,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from harness.config.errors import format_validation_error, yaml_path
+from harness.config.errors import InvalidBenchmarkError, format_validation_error, yaml_path
 from harness.config.models import SCHEMA_VERSION, Benchmark, DatasetEntry, MethodEntry
+from harness.config.paths import output_path_problem
 from harness.errors import ConfigError
 
-__all__ = ["SCHEMA_VERSION", "Benchmark", "DatasetEntry", "MethodEntry", "json_schema", "load_benchmark", "yaml_path"]
+__all__ = ["SCHEMA_VERSION", "Benchmark", "DatasetEntry", "InvalidBenchmarkError", "MethodEntry", "json_schema",
+           "load_benchmark", "read_benchmark_data", "yaml_path"]
 
 
 def _resolve(base: Path, path: Path | None) -> Path | None:
@@ -23,8 +25,8 @@ def _resolve(base: Path, path: Path | None) -> Path | None:
     return path if path.is_absolute() else (base / path).resolve()
 
 
-def load_benchmark(path: Path) -> Benchmark:
-    """Parse and validate a benchmark file; relative paths become relative to its folder."""
+def read_benchmark_data(path: Path) -> dict[str, Any]:
+    """The benchmark file as YAML data (a mapping); unreadable files fail here."""
     if not path.is_file():
         raise ConfigError(f"benchmark file {path} does not exist")
     try:
@@ -33,10 +35,20 @@ def load_benchmark(path: Path) -> Benchmark:
         raise ConfigError(f"{path}: not valid YAML ({err})") from err
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_benchmark(path: Path) -> Benchmark:
+    """Parse and validate a benchmark file; relative paths become relative to its folder.
+
+    Every schema problem is reported at once (:class:`InvalidBenchmarkError`, one line per YAML path),
+    as is an output folder (``report.out``, ``run_dir``) that would sit on top of the user's files.
+    """
+    data = read_benchmark_data(path)
     try:
         bench = Benchmark.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{path}: invalid benchmark\n{format_validation_error(err)}") from err
+        raise InvalidBenchmarkError(path, format_validation_error(err).splitlines()) from err
     base = path.resolve().parent
     datasets = [
         d.model_copy(update={"raw": _resolve(base, d.raw), "converted": _resolve(base, d.converted)})
@@ -55,6 +67,10 @@ def load_benchmark(path: Path) -> Benchmark:
         "datasets": [_resolve(base, p) for p in bench.plugins.datasets],
         "methods": [_resolve(base, p) for p in bench.plugins.methods],
     })
+    problems = [f"{where}: {problem}" for where, folder in (("report.out", report.out), ("run_dir", run_dir))
+                if (problem := output_path_problem(folder, path)) is not None]
+    if problems:
+        raise InvalidBenchmarkError(path, problems)
     return bench.model_copy(update={"datasets": datasets, "published": published, "report": report,
                                     "run_dir": run_dir, "plugins": plugins,
                                     "factors": factors})

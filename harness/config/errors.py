@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
+
+from harness.errors import ConfigError
+
+#: Starts a model-level error message whose lines each name their own YAML path (one problem a line).
+MODEL_PROBLEMS = "benchmark problems:\n"
 
 
 def yaml_path(loc: Sequence[str | int]) -> str:
@@ -29,6 +35,10 @@ def format_validation_error(err: ValidationError) -> str:
         if len(shown) > 60:
             shown = shown[:57] + "..."
         message = item["msg"]
+        if MODEL_PROBLEMS in message:
+            lines += [f"  {line}" for line in message.split(MODEL_PROBLEMS, 1)[1].splitlines() if line]
+            continue
+        message = message.removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field (not allowed here)"
         elif item["type"] == "missing":
@@ -36,3 +46,13 @@ def format_validation_error(err: ValidationError) -> str:
             continue
         lines.append(f"  {yaml_path(loc)}: {message} (got {shown})")
     return "\n".join(lines)
+
+
+class InvalidBenchmarkError(ConfigError):
+    """A benchmark file with one or more problems, each a line naming its YAML path."""
+
+    def __init__(self, path: Path, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = list(dict.fromkeys(p.strip() for p in problems))
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        super().__init__(f"{path}: invalid benchmark ({count})\n" + "\n".join(f"  {p}" for p in self.problems))

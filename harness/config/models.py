@@ -7,15 +7,38 @@ against the folder of the benchmark file by :func:`harness.config.load_benchmark
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.config.errors import MODEL_PROBLEMS
 from harness.metrics.clinical import ClinicalSettings
 from harness.metrics.settings import MetricsSettings
 
 SCHEMA_VERSION = 1
+
+#: Ids are names, never paths: they become folder and file names (cache, run folder, report).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def is_name(value: str) -> bool:
+    """True for an id that is a name: ``NAME_PATTERN`` and not made of dots only."""
+    return re.fullmatch(NAME_PATTERN, value) is not None and set(value) != {"."}
+
+
+def _check_name(value: str) -> str:
+    if not is_name(value):
+        raise ValueError("ids are names, never paths: a letter or digit, then at most 63 letters, digits, "
+                         "'_', '.' or '-' (no '/', no spaces, not only dots)")
+    return value
+
+
+#: An id or registered name; it becomes folder and file names, so it can never be a path.
+Name = Annotated[str, AfterValidator(_check_name),
+                 Field(description="a name: letters, digits, '_', '.', '-' (no '/')",
+                       json_schema_extra={"pattern": NAME_PATTERN})]
 
 
 class Strict(BaseModel):
@@ -47,8 +70,8 @@ Split = Annotated[HoldoutSplit | KFoldSplit, Field(discriminator="kind")]
 
 
 class DatasetEntry(Strict):
-    name: str = Field(description="a registered dataset (datasets/<name>/dataset.yaml)")
-    id: str | None = Field(None, description="display name, when one dataset appears with several option sets")
+    name: Name = Field(description="a registered dataset (datasets/<name>/dataset.yaml)")
+    id: Name | None = Field(None, description="display name, when one dataset appears with several option sets")
     raw: Path | None = Field(None, description="the raw folder; not needed for generated datasets")
     converted: Path | None = Field(None, description="use an already converted common-format folder instead")
     options: dict[str, Any] = Field(default_factory=dict, description="adapter options")
@@ -60,8 +83,8 @@ class DatasetEntry(Strict):
 
 
 class MethodEntry(Strict):
-    name: str = Field(description="a registered method (methods/<name>/method.yaml)")
-    id: str | None = Field(None, description="display name, when one method runs with several parameter sets")
+    name: Name = Field(description="a registered method (methods/<name>/method.yaml)")
+    id: Name | None = Field(None, description="display name, when one method runs with several parameter sets")
     params: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -85,7 +108,7 @@ class BaseJob(Strict):
 class Regime(Strict):
     """How a method's weights start: from scratch (R), ImageNet (TL), or another job's model (TL2)."""
 
-    name: str
+    name: Name
     init: Literal["scratch", "imagenet", "finetune"] = "scratch"
     weights: Path | None = Field(None, description="local ImageNet weights file (offline machines)")
     base: BaseJob | None = Field(None, alias="from", description="finetune: the job whose model to start from")
@@ -113,7 +136,7 @@ class Confidence(Strict):
 class Subset(Strict):
     """Which part of the training subjects a method sees."""
 
-    name: str
+    name: Name
     n_subjects: int | None = Field(None, ge=1, description="this many training subjects, drawn by the seed")
     subjects: list[str] = Field(default_factory=list, description="exactly these training subjects")
     phases: list[str] = Field(default_factory=list, description="e.g. [ED, ES]: only these frames")
@@ -157,7 +180,7 @@ class PublishedEntry(Strict):
 
     kind: Literal["cmr_seg_tl_kaggle"]
     path: Path
-    dataset: str = Field("kaggle_dsb", description="the dataset name these rows are shown under")
+    dataset: Name = Field("kaggle_dsb", description="the dataset name these rows are shown under")
 
 
 class ReportSettings(Strict):
@@ -184,7 +207,7 @@ class Plugins(Strict):
 
 class Benchmark(Strict):
     schema_version: Literal[1] = Field(description=f"must be {SCHEMA_VERSION}")
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Name = Field(description="names the run folder (runs/<name>) by default")
     description: str = ""
     datasets: list[DatasetEntry] = Field(default_factory=list)
     methods: list[MethodEntry] = Field(default_factory=list)
@@ -205,17 +228,18 @@ class Benchmark(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Benchmark:
-        for what, keys in (("dataset", [d.key for d in self.datasets]), ("method", [m.key for m in self.methods])):
-            duplicates = sorted({k for k in keys if keys.count(k) > 1})
-            if duplicates:
-                raise ValueError(f"{what} listed twice: {', '.join(duplicates)} (give each method entry its own `id`)")
+        """Cross-references between sections; every problem is collected, one line each, naming its YAML path."""
+        problems: list[str] = []
+        for what, keys in (("datasets", [d.key for d in self.datasets]), ("methods", [m.key for m in self.methods])):
+            for name in sorted({k for k in keys if keys.count(k) > 1}):
+                where = ", ".join(f"{what}[{i}]" for i, k in enumerate(keys) if k == name)
+                problems.append(f"{what}: '{name}' is listed twice ({where}); give each entry its own `id`")
         if not self.datasets and not self.published:
-            raise ValueError("a benchmark needs at least one dataset or one published entry")
-        for what, names in (("regime", [r.name for r in self.factors.regimes]),
-                            ("subset", [s.name for s in self.factors.subsets])):
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                raise ValueError(f"factors: {what} names listed twice: {', '.join(duplicates)}")
+            problems.append("datasets: a benchmark needs at least one dataset or one published entry")
+        for what, names in (("regimes", [r.name for r in self.factors.regimes]),
+                            ("subsets", [s.name for s in self.factors.subsets])):
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                problems.append(f"factors.{what}: name '{name}' is listed twice")
         datasets = {d.key for d in self.datasets}
         methods = {m.key for m in self.methods}
         regimes = {r.name: r for r in self.factors.regimes}
@@ -223,19 +247,25 @@ class Benchmark(Strict):
             where = f"factors.regimes[{index}]"
             for name in regime.datasets:
                 if name not in datasets:
-                    raise ValueError(f"{where}.datasets: '{name}' is not a dataset of this benchmark")
+                    problems.append(f"{where}.datasets: '{name}' is not a dataset of this benchmark")
             for name in regime.methods:
                 if name not in methods:
-                    raise ValueError(f"{where}.methods: '{name}' is not a method id of this benchmark")
+                    problems.append(f"{where}.methods: '{name}' is not a method id of this benchmark")
             if regime.base is not None:
                 base = regime.base
                 if base.dataset not in datasets:
-                    raise ValueError(f"{where}.from.dataset: '{base.dataset}' is not a dataset of this benchmark")
+                    problems.append(f"{where}.from.dataset: '{base.dataset}' is not a dataset of this benchmark")
                 if base.method not in methods:
-                    raise ValueError(f"{where}.from.method: '{base.method}' is not a method id of this benchmark")
+                    problems.append(f"{where}.from.method: '{base.method}' is not a method id of this benchmark")
                 base_regime = self.base_regime(base)
                 if base_regime not in regimes or regimes[base_regime].init == "finetune":
-                    raise ValueError(f"{where}.from.regime: '{base_regime}' must be a non-finetune regime of this benchmark")
+                    problems.append(f"{where}.from.regime: '{base_regime}' must be a non-finetune regime of this benchmark")
                 if base.subset not in {s.name for s in self.factors.subsets}:
-                    raise ValueError(f"{where}.from.subset: '{base.subset}' is not a subset of this benchmark")
+                    problems.append(f"{where}.from.subset: '{base.subset}' is not a subset of this benchmark")
+        for index, subset in enumerate(self.factors.subsets):
+            for name in subset.datasets:
+                if name not in datasets:
+                    problems.append(f"factors.subsets[{index}].datasets: '{name}' is not a dataset of this benchmark")
+        if problems:
+            raise ValueError(MODEL_PROBLEMS + "\n".join(problems))
         return self

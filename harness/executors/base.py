@@ -33,6 +33,8 @@ class Invocation:
     env: dict[str, str]
     timeout_s: int
     log_path: Path
+    #: Where the tokens of running jobs are recorded (``<run>/running``), so a rerun ends what a killed run left.
+    running_dir: Path | None = None
 
     def arguments(self, paths: dict[str, str]) -> list[str]:
         """Command-line arguments with each role's path as the method sees it."""

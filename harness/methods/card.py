@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from pathlib import Path
 from typing import Any, Literal
@@ -11,19 +10,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.config.errors import format_validation_error
+from harness.config.models import Name
+from harness.config.params import ParamSpec, check_values, resolve_values
 from harness.errors import ConfigError
 
-_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
-                                       "list": (list,), "dict": (dict,)}
-
-
-class ParamSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["int", "float", "str", "bool", "list", "dict"]
-    default: Any = None
-    choices: list[Any] | None = None
-    help: str = ""
+__all__ = ["MethodCard", "ParamSpec", "Resources"]
 
 
 class Resources(BaseModel):
@@ -37,7 +28,7 @@ class Resources(BaseModel):
 class MethodCard(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: Name
     title: str
     citation: str = ""
     entry: str = Field("main.py", description="entry script inside the method folder, run as `<entry> train|predict ...`")
@@ -61,24 +52,16 @@ class MethodCard(BaseModel):
         except ValidationError as err:
             raise ConfigError(f"{path}: invalid method card\n{format_validation_error(err)}") from err
 
+    def param_problems(self, given: Any, where: str) -> list[str]:
+        """Every problem of ``given`` (unknown names with did-you-mean, types, bounds, choices), naming ``where``."""
+        return check_values(self.params, given, where, f"method '{self.name}'")
+
     def resolve_params(self, given: dict[str, Any], where: str) -> dict[str, Any]:
-        """Defaults overlaid with ``given``; unknown names and wrong types fail naming ``where``."""
-        resolved = {name: spec.default for name, spec in self.params.items()}
-        for name, value in given.items():
-            if name not in self.params:
-                close = difflib.get_close_matches(name, list(self.params), n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ConfigError(
-                    f"{where}.{name}: method '{self.name}' has no parameter '{name}'.{hint} "
-                    f"Parameters: {', '.join(sorted(self.params)) or '(none)'}"
-                )
-            spec = self.params[name]
-            if isinstance(value, bool) and spec.type in ("int", "float") or not isinstance(value, _TYPES[spec.type]):
-                raise ConfigError(f"{where}.{name}: expected {spec.type}, got {value!r}")
-            if spec.choices is not None and value not in spec.choices:
-                raise ConfigError(f"{where}.{name}: {value!r} is not one of {spec.choices}")
-            resolved[name] = float(value) if spec.type == "float" and isinstance(value, (int, float)) else value
-        return resolved
+        """Defaults overlaid with ``given``; any bad value fails naming ``where`` (all problems in one message)."""
+        problems = self.param_problems(given, where)
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return resolve_values(self.params, given)
 
     def code_hash(self) -> str:
         """Hash of every file in the method folder: code changes invalidate its jobs."""

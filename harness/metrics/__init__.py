@@ -8,7 +8,14 @@ explained in docs/metrics.md.
 
 from __future__ import annotations
 
-from harness.metrics.case import STATUSES, MetricRow, evaluate_case, score_missing_prediction
+from harness.metrics.case import (
+    FAILURE_STATUSES,
+    STATUSES,
+    MetricRow,
+    evaluate_case,
+    score_missing_prediction,
+    score_unreadable_reference,
+)
 from harness.metrics.catalog import METRIC_INFO, METRIC_NAMES, MetricInfo
 from harness.metrics.conventions import CONVENTION_NAMES, Convention, get_convention
 from harness.metrics.folder import FolderEvaluation, evaluate_folders
@@ -20,6 +27,7 @@ from harness.metrics.surface import SurfaceDistances, compute_surface_distances
 __all__ = [
     "CONVENTION_NAMES",
     "DEFAULT_EMPTY_POLICY",
+    "FAILURE_STATUSES",
     "METRIC_INFO",
     "METRIC_NAMES",
     "STATUSES",
@@ -37,6 +45,7 @@ __all__ = [
     "get_convention",
     "parse_label_items",
     "score_missing_prediction",
+    "score_unreadable_reference",
     "structures_from_dataset_json",
     "structures_from_labels",
 ]

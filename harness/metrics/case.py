@@ -14,8 +14,11 @@ Statuses (the set is closed; see docs/metrics.md):
 * ``missing_prediction``: there is no prediction; the policy's
   ``missing_prediction`` rule gave the value (a failure, never a reward);
 * ``invalid_prediction``: as ``missing_prediction``, for a prediction file that
-  exists but cannot be used (unreadable; set by :mod:`harness.metrics.folder` and
-  by the benchmark runner, which also uses it for predictions failing validation);
+  exists but cannot be used (truncated, unreadable, not stored as integers, NaN,
+  other geometry; set by :mod:`harness.metrics.folder` and by the benchmark runner,
+  which also uses it for predictions failing the method contract's checks);
+* ``reference_unreadable``: the reference file of the case cannot be used. Not the
+  method's fault: every value is NaN, so the case is in no ranking, but its rows stay;
 * ``undefined``: both masks non-empty but the formula divides by zero
   (specificity when the reference fills the whole image); the value is NaN.
 """
@@ -46,18 +49,25 @@ from harness.metrics.surface_metrics import (
 
 STATUSES: tuple[str, ...] = (
     "ok", "both_empty", "reference_empty", "prediction_empty", "missing_prediction", "invalid_prediction",
-    "undefined",
+    "reference_unreadable", "undefined",
 )  # fmt: skip
+FAILURE_STATUSES: tuple[str, ...] = ("missing_prediction", "invalid_prediction")  # the method's failures
 
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One metric of one structure of one case. ``value`` is NaN only when ``status`` says why."""
+    """One metric of one structure of one case. ``value`` is NaN only when ``status`` says why.
+
+    ``reason`` says what was wrong with a file for the statuses ``invalid_prediction`` and
+    ``reference_unreadable``: ``<problem>: <message naming the file>`` (problems: see
+    :data:`harness.common.integrity.FILE_PROBLEMS`); it is empty otherwise.
+    """
 
     label: str
     metric: str
     value: float
     status: str
+    reason: str = ""
 
 
 Box = tuple[slice, ...]
@@ -187,13 +197,14 @@ def _rows_for_kind(
     settings: MetricsSettings,
     diagonal_mm: float,
     status: str | None = None,
+    reason: str = "",
 ) -> list[MetricRow]:
     rows = []
     for metric in settings.names:
         rule = table[metric][kind]
         computed = formulas[metric]() if rule == "compute" else math.nan
         value = apply_rule(metric, kind, rule, computed, diagonal_mm)
-        rows.append(MetricRow(label=name, metric=metric, value=value, status=status or kind))
+        rows.append(MetricRow(label=name, metric=metric, value=value, status=status or kind, reason=reason))
     return rows
 
 
@@ -203,8 +214,12 @@ def score_missing_prediction(
     structures: Mapping[str, Sequence[int]],
     settings: MetricsSettings | None = None,
     status: str = "missing_prediction",
+    reason: str = "",
 ) -> list[MetricRow]:
-    """Rows for a case without a usable prediction: each metric gets its ``missing_prediction`` rule, never dropped."""
+    """Rows for a case without a usable prediction: each metric gets its ``missing_prediction`` rule, never dropped.
+
+    ``status`` is ``missing_prediction`` or ``invalid_prediction``; ``reason`` says what was wrong with the file.
+    """
     settings = settings or MetricsSettings()
     reference = _as_label_map(reference, "reference")
     spacing = _check_spacing(spacing_mm, reference.ndim)
@@ -216,8 +231,24 @@ def score_missing_prediction(
         n_reference = int(np.count_nonzero(_mask(reference, values)))
         counts = overlap.ConfusionCounts(tp=0, fp=0, fn=n_reference, tn=reference.size - n_reference)
         formulas = _formula_values(counts, None, spacing, convention, settings.nsd_tolerance_mm)
-        rows += _rows_for_kind(name, "missing_prediction", formulas, table, settings, diagonal, status)
+        rows += _rows_for_kind(name, "missing_prediction", formulas, table, settings, diagonal, status, reason)
     return rows
+
+
+def score_unreadable_reference(
+    structures: Mapping[str, Sequence[int]], settings: MetricsSettings | None = None, reason: str = ""
+) -> list[MetricRow]:
+    """Rows for a case whose reference cannot be used: status ``reference_unreadable``, every value NaN.
+
+    Not the method's failure, so it is worth nothing either way (NaN keeps it out of every
+    mean and ranking), but the rows stay so that the report shows the case.
+    """
+    settings = settings or MetricsSettings()
+    return [
+        MetricRow(label=name, metric=metric, value=math.nan, status="reference_unreadable", reason=reason)
+        for name in _check_structures(structures)
+        for metric in settings.names
+    ]
 
 
 def evaluate_case(

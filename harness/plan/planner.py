@@ -17,8 +17,13 @@ class Plan:
     jobs: dict[str, Job] = field(default_factory=dict)  # insertion order is a topological order
 
     def add(self, job: Job) -> Job:
-        self.jobs.setdefault(job.key, job)
-        return job
+        """Add ``job``; a job with the same key is the same work and is planned once (the first one is kept).
+
+        Train and predict keys hash only what determines the model, so two method entries with the same
+        method and parameters share one training; evaluate keys also hash the entry's dataset and method
+        ids (the labels its rows carry), so each id gets its own rows and a renamed id is scored anew.
+        """
+        return self.jobs.setdefault(job.key, job)
 
     def of_kind(self, kind: str) -> list[Job]:
         return [j for j in self.jobs.values() if j.kind == kind]
@@ -71,7 +76,8 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
         if card.raters:
             raters = plan.add(Job(
                 content_key("evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
-                                                "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION}),
+                                                "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION,
+                                                "dataset_id": entry.key}),
                 "evaluate", f"evaluate second raters on {entry.key}", (split.key,),
                 {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench, entry)},
             ))
@@ -128,7 +134,8 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
         ))
         evaluate = plan.add(Job(
             content_key("evaluate", {"predict": predict.key, "metrics": bench.metrics,
-                                     "clinical": bench.clinical, "version": EVALUATOR_VERSION}),
+                                     "clinical": bench.clinical, "version": EVALUATOR_VERSION,
+                                     "dataset_id": dataset_name, "method_id": method_entry.key}),
             "evaluate", f"evaluate {label}", (predict.key, split.key), common,
         ))
         evaluations.append(evaluate.key)

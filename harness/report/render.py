@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from harness.config.models import Benchmark
 from harness.metrics import describe_policy
@@ -69,8 +69,10 @@ def _read_csv(path: str | None) -> pd.DataFrame:
 
 
 def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    out = bench.report.out
-    out.mkdir(parents=True, exist_ok=True)
+    from harness.report.site import SiteWriter
+
+    site = SiteWriter(bench.report.out, keep=[bench.run_dir] if bench.run_dir else [])
+    out = site.folder  # every file goes into the staging folder; site.commit() swaps the whole site in
     evaluate_jobs = plan.of_kind("evaluate")
     metrics = concat(_read_csv(outputs.get(j.key, {}).get("metrics")) for j in evaluate_jobs)
     subjects = concat(_read_csv(outputs.get(j.key, {}).get("subjects")) for j in evaluate_jobs)
@@ -147,7 +149,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         "fmt": fmt,
         "has_metrics": not metrics.empty,
     }
-    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True,  # every template
                       trim_blocks=True, lstrip_blocks=True)
     html = env.get_template("index.html.j2").render(**view)
     (out / "index.html").write_text(html)
@@ -157,35 +159,34 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         shutil.copy2(asset, assets / asset.name)
     (out / "report.json").write_text(json.dumps({"benchmark": bench.name, "generated": view["generated"],
                                                  "failures": failures, "versions": view["versions"]}, indent=2))
+    out = site.commit()
     return {"kind": "report", "index": str(out / "index.html"), "metrics_csv": str(out / "metrics.csv")}
 
 
 def _with_figures(boards: list[Any]) -> list[Any]:
     """Each leaderboard with the per-case distribution of its ranking metric, as inline SVG."""
-    from markupsafe import Markup
-
     from harness.metrics import METRIC_INFO
     from harness.report.plots import distribution_svg, has_values
+    from harness.report.safe import trusted_svg
 
     for board in boards:
         if board.rank_metric is not None and has_values(board.case_values):
-            board.figure = Markup(distribution_svg(board.case_values, board.rank_metric,
+            board.figure = trusted_svg(distribution_svg(board.case_values, board.rank_metric,
                                                    METRIC_INFO[board.rank_metric].unit))
     return boards
 
 
 def _bland_altman(subjects: pd.DataFrame) -> list[dict[str, Any]]:
     """Per dataset and leaderboard entry: Bland–Altman plots of EDV, ESV and EF (inline SVG)."""
-    from markupsafe import Markup
-
     from harness.report.plots import bland_altman_svg
+    from harness.report.safe import trusted_svg
 
     figures: list[dict[str, Any]] = []
     if subjects.empty or "edv_true_ml" not in subjects or "edv_pred_ml" not in subjects:
         return figures
     for (dataset, entry), group in with_entries(subjects).groupby(["dataset", "entry"], sort=True):
         figures.append({"dataset": str(dataset), "entry": str(entry),
-                        "svg": Markup(bland_altman_svg(group, f"{dataset}: {entry} (n = {len(group)} subjects)"))})
+                        "svg": trusted_svg(bland_altman_svg(group, f"{dataset}: {entry} (n = {len(group)} subjects)"))})
     return figures
 
 

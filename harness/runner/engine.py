@@ -15,6 +15,7 @@ from harness.datasets.registry import DatasetRegistry
 from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
 from harness.executors import make_executor
 from harness.executors.base import Executor
+from harness.executors.processes import RUNNING_DIR, end_orphaned_jobs
 from harness.methods.registry import MethodRegistry
 from harness.plan import Job, Plan, build_plan
 from harness.runner import steps
@@ -108,6 +109,9 @@ def run_benchmark(
     assert bench.run_dir is not None
     run_dir = bench.run_dir
     store = Store(run_dir / "store.sqlite")
+    # A predecessor killed mid-job (kill -9, a dead node) may have left its method's processes running.
+    for job_name, pids in end_orphaned_jobs(run_dir / RUNNING_DIR):
+        log.warning("ended %d process(es) of job %s left by a run that was killed", len(pids), job_name)
     lazy = _LazyExecutor(_executor_settings(bench, executor))
     pending_method_jobs = [
         j for j in plan.jobs.values()

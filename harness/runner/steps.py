@@ -11,16 +11,17 @@ from typing import Any
 
 import pandas as pd
 
-from harness.common.dataset import CommonDataset, label_file_name
+from harness.common.dataset import CommonDataset, label_file_name, scored_cases
 from harness.config.models import Benchmark
-from harness.datasets.convert import convert_dataset
+from harness.datasets.cache import ensure_converted
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import InputDataError, JobFailedError
 from harness.executors.base import Executor, Invocation
+from harness.executors.processes import RUNNING_DIR
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import Job
-from harness.runner.contract import check_predictions, valid_prediction_cases
-from harness.runner.evaluation import evaluate_predictions, read_volume_table
+from harness.runner.contract import check_model_seal, check_predictions, seal_model, valid_prediction_cases
+from harness.runner.evaluation import evaluate_predictions, read_volume_table, subject_truth_table
 from harness.runner.views import link_file, make_images_view, make_training_view, select_training_cases
 from harness.settings import cache_dir
 from harness.splits import Splits, make_splits
@@ -53,11 +54,13 @@ def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     if entry.converted is not None:
         CommonDataset.open(entry.converted)  # fails clearly if it is not a common-format folder
         return {"kind": "convert", "path": str(entry.converted), "n_cases": None}
+    from harness.common.paths import resolve_within
+
     card = ctx.datasets.card(entry.name)
     adapter = ctx.datasets.adapter(entry.name, entry.options)
-    out = cache_dir() / "datasets" / f"{entry.key}-{job.short}"
+    out = resolve_within(cache_dir(), "datasets", f"{entry.key}-{job.short}")  # ids are names, never paths
     if card.generated:
-        raw = cache_dir() / "raw" / f"{entry.key}-{job.short}"
+        raw = resolve_within(cache_dir(), "raw", f"{entry.key}-{job.short}")
     else:
         if entry.raw is None:
             raise InputDataError(
@@ -65,12 +68,13 @@ def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
                 f"in the benchmark file\nexpected layout:\n{card.raw_layout}"
             )
         raw = entry.raw
-    summary = convert_dataset(
+    # under the entry's lock: a complete entry (manifest verified) is used, anything else converted again
+    cached = ensure_converted(
         adapter, raw, out, workers=2,
         on_start=lambda n: progress(n, 0), on_subject_done=lambda _s: progress(None, 1),
     )
-    return {"kind": "convert", "path": str(out), "n_cases": summary.n_cases,
-            "n_failed_subjects": summary.n_failed_subjects}
+    return {"kind": "convert", "path": str(cached.path), "n_cases": cached.n_cases,
+            "n_failed_subjects": cached.n_failed_subjects, "reused": cached.reused}
 
 
 def run_split(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
@@ -114,7 +118,7 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     params_path.write_text(json.dumps(params, indent=2))
     mounts["params"] = params_path
     result = ctx.executor.run(Invocation(card, "train", mounts, _method_env(job), card.resources.time_limit_s,
-                                         folder / "train.log"))
+                                         folder / "train.log", ctx.run_dir / RUNNING_DIR))
     shutil.rmtree(folder / "data", ignore_errors=True)
     shutil.rmtree(folder / "val", ignore_errors=True)
     output = {"kind": "train", "model": str(mounts["out"]), "log": str(folder / "train.log"),
@@ -124,6 +128,7 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
               "duration_s": result.duration_s, "provenance": result.provenance}
     if not result.ok:
         raise JobFailedError(f"{result.status}: {result.reason}", ) from None
+    output["model_manifest"] = seal_model(mounts["out"])
     history = mounts["out"] / "history.csv"
     if history.is_file():
         output["history"] = pd.read_csv(history).to_dict(orient="records")
@@ -182,8 +187,8 @@ def _prepare_init(ctx: Context, job: Job, card: Any, params: dict[str, Any], tes
 
 
 def test_cases(dataset: CommonDataset, groups: tuple[str, ...]) -> list[Any]:
-    wanted = set(groups)
-    return [r for r in dataset.cases if (r.group or r.subject) in wanted]
+    """The scored cases of ``groups``: never an augmentation copy (``primary`` false), see scored_cases."""
+    return scored_cases(dataset.cases, groups)
 
 
 def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
@@ -192,15 +197,23 @@ def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     train = ctx.dep_output(job, "train")
     card = ctx.methods.card(job.spec["method"])
     folder = ctx.job_dir(job)
+    model = Path(train["model"])
+    check_model_seal(model, train.get("model_manifest"), "before predict")
     shutil.rmtree(folder, ignore_errors=True)
     images = make_images_view(dataset, cases, folder / "images")
     out = folder / "predictions"
     out.mkdir(parents=True)
-    result = ctx.executor.run(Invocation(card, "predict", {"images": images, "model": Path(train["model"]), "out": out},
-                                         _method_env(job), card.resources.time_limit_s, folder / "predict.log"))
+    result = ctx.executor.run(Invocation(card, "predict", {"images": images, "model": model, "out": out},
+                                         _method_env(job), card.resources.time_limit_s, folder / "predict.log",
+                                         ctx.run_dir / RUNNING_DIR))
     shutil.rmtree(images, ignore_errors=True)
     if not result.ok:
         raise JobFailedError(f"{result.status}: {result.reason}")
+    check_model_seal(model, train.get("model_manifest"), "during predict")
+    if not any(out.iterdir()):
+        raise JobFailedError(f"predict exited 0 but wrote nothing to its output folder {out} (expected one "
+                             f"prediction per test case, see containers/CONTRACT.md); every case is scored as "
+                             f"missing; log: {folder / 'predict.log'}")
     if card.output == "volumes":
         _, problems = read_volume_table(out / "volumes.csv", cases, dataset.structures)
         return {"kind": "predict", "predictions": str(out), "log": str(folder / "predict.log"),
@@ -263,11 +276,12 @@ def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     predict = ctx.outputs.get(job.deps[0])
     failed_upstream = predict is None
     predictions = Path(predict["predictions"]) if predict else ctx.job_dir(job) / "no-predictions"
-    invalid = set(predict.get("invalid_cases", [])) if predict else set()
+    invalid: dict[str, str] = {}  # case -> the contract violations of its prediction (the rows' reason)
+    violations: list[str] = predict.get("violations", []) if predict else []
+    for case in predict.get("invalid_cases", []) if predict else []:
+        invalid[case] = "; ".join(v.partition(": ")[2] for v in violations if v.startswith(f"{case}: "))
     card = ctx.datasets.card(job.spec["dataset_name"])
-    truth = None
-    if card.kind == "volume_truth" and dataset.subjects:
-        truth = pd.DataFrame(dataset.subjects)[["subject", "edv_ml", "esv_ml"]].astype({"edv_ml": float, "esv_ml": float})
+    truth = subject_truth_table(dataset) if card.kind == "volume_truth" else None
     progress(len(cases), 0)
     volumes = None
     if ctx.methods.card(job.spec["method"]).output == "volumes":

@@ -30,7 +30,9 @@ def shared_dir() -> Path:
 def converted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, ExpectedSubject], Path, ConversionSummary]:
     root = tmp_path_factory.mktemp("dsb")
     expected = write_dataset(root / "raw")
-    summary = convert_dataset(DatasetRegistry().adapter("kaggle_dsb"), root / "raw", root / "out", workers=1)
+    # with the optional rotated copies, so that their geometry is checked too (default: none, test_kaggle_rot90.py)
+    summary = convert_dataset(DatasetRegistry().adapter("kaggle_dsb", {"rot90_copy": True}), root / "raw",
+                              root / "out", workers=1)
     return expected, root / "out", summary
 
 
@@ -113,7 +115,7 @@ def test_subjects_csv_holds_truth_set_and_dicom_metadata(converted) -> None:
     assert rows["1"]["edv_ml"] == "150.25" and rows["1"]["esv_ml"] == "60.5"  # Diastole = EDV, Systole = ESV
     assert (rows["701"]["usage"], rows["702"]["usage"]) == ("Public", "Private")
     assert (rows["2_rot90"]["rot90"], rows["2"]["rot90"]) == ("True", "False")
-    assert {name for name, row in rows.items() if row["primary"] == "False"} == {"2"}  # its _rot90 copy is scored
+    assert {name for name, row in rows.items() if row["primary"] == "False"} == {"2_rot90"}  # a copy is never scored
     assert (rows["3_a"]["repeat"], rows["3_b"]["repeat"], rows["1"]["repeat"]) == ("a", "b", "")
     assert float(rows["502"]["scale_factor"]) == 0.8 and float(rows["502"]["spacing_x_mm"]) == 0.875
     assert (rows["1"]["age_years"], rows["1"]["sex"], rows["1"]["field_strength_t"]) == ("58.0", "M", "1.5")
@@ -159,7 +161,7 @@ def test_converted_dataset_passes_harness_validation(converted) -> None:
 def test_parallel_conversion_writes_the_same_dataset(converted, tmp_path: Path) -> None:
     _, out, _ = converted
     raw = out.parent / "raw"
-    convert_dataset(DatasetRegistry().adapter("kaggle_dsb"), raw, tmp_path / "out", workers=2)
+    convert_dataset(DatasetRegistry().adapter("kaggle_dsb", {"rot90_copy": True}), raw, tmp_path / "out", workers=2)
     for table in ("cases.csv", "subjects.csv", "conversion_log.csv"):
         assert (tmp_path / "out" / table).read_text() == (out / table).read_text(), table
     for name in ("701_f02_0000.nii.gz", "2_rot90_f01_0000.nii.gz", "502_f00_0000.nii.gz"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,12 @@ def test_scores_every_reference_case_and_records_failures(mask_folders, tmp_path
     assert result.invalid_predictions == ("e",)
     assert result.unmatched_predictions == ("d",)
     table = pd.read_csv(out_csv)
-    assert list(table.columns) == ["case", "label", "metric", "value", "status"]
+    assert list(table.columns) == ["case", "label", "metric", "value", "status", "reason"]
     assert len(table) == result.n_rows == 4 * len(STRUCTURES) * len(METRIC_NAMES)
     assert set(table.loc[table.case == "c", "status"]) == {"missing_prediction"}
     assert set(table.loc[table.case == "e", "status"]) == {"invalid_prediction"}
+    assert table.loc[table.case == "e", "reason"].str.match(r"unreadable: .*e\.nii\.gz").all()
+    assert table.loc[table.case.isin(["a", "b", "c"]), "reason"].isna().all()  # empty for the other statuses
     dice_c = table[(table.case == "c") & (table.metric == "dice")]
     assert (dice_c.value == 0.0).all()
 
@@ -51,16 +54,24 @@ def test_scores_every_reference_case_and_records_failures(mask_folders, tmp_path
         assert (math.isnan(row.value) and math.isnan(written.value)) or written.value == pytest.approx(row.value)
 
 
-def test_mismatched_geometry_names_the_case(mask_folders, tmp_path: Path) -> None:
+def _reasons(out_csv: Path) -> dict[str, set[str]]:
+    table = pd.read_csv(out_csv).fillna({"reason": ""})
+    return {case: set(rows.reason) for case, rows in table.groupby("case")}
+
+
+def test_mismatched_geometry_is_a_failed_case_naming_it(mask_folders, tmp_path: Path) -> None:
     reference_dir, prediction_dir = mask_folders(spacing_xyz=(0.7, 0.8, 2.5))
-    with pytest.raises(InputDataError, match=r"case 'a': prediction spacing_mm .* differs"):
-        evaluate_folders(reference_dir, prediction_dir, STRUCTURES, None, tmp_path / "m.csv")
+    result = evaluate_folders(reference_dir, prediction_dir, STRUCTURES, None, tmp_path / "m.csv")
+    assert result.invalid_predictions == ("a", "b", "e")
+    (reason,) = _reasons(tmp_path / "m.csv")["a"]
+    assert re.match(r"geometry_mismatch: case 'a': prediction spacing_mm .* differs", reason)
 
 
-def test_mismatched_origin_names_the_case(mask_folders, tmp_path: Path) -> None:
+def test_mismatched_origin_is_a_failed_case_naming_it(mask_folders, tmp_path: Path) -> None:
     reference_dir, prediction_dir = mask_folders(origin_xyz=(-10.0, 5.0, 3.5))
-    with pytest.raises(InputDataError, match="case 'a': prediction origin_mm"):
-        evaluate_folders(reference_dir, prediction_dir, STRUCTURES, None, tmp_path / "m.csv")
+    evaluate_folders(reference_dir, prediction_dir, STRUCTURES, None, tmp_path / "m.csv")
+    (reason,) = _reasons(tmp_path / "m.csv")["a"]
+    assert reason.startswith("geometry_mismatch: case 'a': prediction origin_mm")
 
 
 def test_missing_or_empty_reference_folder(tmp_path: Path) -> None:
@@ -90,9 +101,10 @@ def test_process_pool_gives_the_same_csv(mask_folders, tmp_path: Path) -> None:
 
 def test_process_pool_reports_a_bad_case(mask_folders, tmp_path: Path) -> None:
     reference_dir, prediction_dir = mask_folders(spacing_xyz=(0.7, 0.8, 2.5))
-    with pytest.raises(InputDataError, match="case '[ab]': prediction spacing_mm"):
-        evaluate_folders(reference_dir, prediction_dir, STRUCTURES, None, tmp_path / "m.csv", workers=2)
-    assert not (tmp_path / "m.csv").exists()
+    result = evaluate_folders(reference_dir, prediction_dir, STRUCTURES, None, tmp_path / "m.csv", workers=2)
+    assert result.invalid_predictions == ("a", "b", "e")
+    assert result.reasons["b"].startswith("geometry_mismatch: case 'b': prediction spacing_mm")
+    assert _reasons(tmp_path / "m.csv")["b"] == {result.reasons["b"]}
 
 
 def test_two_dimensional_masks(tmp_path: Path) -> None:

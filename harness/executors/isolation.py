@@ -1,0 +1,147 @@
+"""The private, read-only view a ``local`` job runs in, and the checks that it stayed unchanged.
+
+For each job the local executor makes a fresh folder under the system temp dir (``TMPDIR``),
+outside the run folder and the cache, holding copies (never hard links) of the job's inputs
+(``data``, ``val``, ``images``, ``init``, ``model``, ``params``): files ``0444``, folders ``0555``.
+The method's code runs from its own folder (plugins may rely on where it lies). Each copied file is hashed while it is copied; after the job
+the copies are hashed again, and a changed, added or removed input is a contract violation
+(a root harness ignores the modes, so the hashes are what catches it). The method's ``out`` is a
+writable folder in the view whose contents are moved back to where the store expects them.
+
+This is no sandbox: a method can still read any file its user can read by absolute path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CHUNK = 1 << 20
+FILE_MODE, DIR_MODE = 0o444, 0o555
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_tree(root: Path) -> dict[str, str]:
+    """``relative path → sha256`` of every file under ``root`` (a single file: its own name)."""
+    if root.is_file():
+        return {root.name: sha256_file(root)}
+    hashes: dict[str, str] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            hashes[path.relative_to(root).as_posix()] = sha256_file(path)
+    return hashes
+
+
+def compare_trees(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
+    """What differs, one line per file: ``changed x``, ``added y``, ``removed z``."""
+    problems = [f"changed {name}" for name in sorted(expected) if name in actual and actual[name] != expected[name]]
+    problems += [f"removed {name}" for name in sorted(set(expected) - set(actual))]
+    problems += [f"added {name}" for name in sorted(set(actual) - set(expected))]
+    return problems
+
+
+def _copy_hashing(source: Path, target: Path) -> str:
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+            writer.write(chunk)
+    os.chmod(target, FILE_MODE)
+    return digest.hexdigest()
+
+
+def _copy_read_only(source: Path, target: Path) -> dict[str, str]:
+    """Copy a file or a folder (following symlinks to their content); returns the hashes of what was copied."""
+    if source.is_file():
+        return {target.name: _copy_hashing(source, target)}
+    hashes: dict[str, str] = {}
+    target.mkdir()
+    for folder, dirs, files in os.walk(source):
+        dirs.sort()
+        here = target / Path(folder).relative_to(source)
+        for name in dirs:
+            (here / name).mkdir()
+        for name in sorted(files):
+            hashes[(here / name).relative_to(target).as_posix()] = _copy_hashing(Path(folder) / name, here / name)
+    for folder, _, _ in os.walk(target, topdown=False):
+        os.chmod(folder, DIR_MODE)
+    return hashes
+
+
+@dataclass
+class PrivateView:
+    """One job's folder: ``paths`` maps each role to its private copy."""
+
+    root: Path
+    paths: dict[str, Path] = field(default_factory=dict)
+    hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # input role → its files' hashes
+    bytes_copied: int = 0
+
+    def changed_inputs(self) -> list[str]:
+        """Each changed, added or removed input file as ``<role> <what> <file>``; empty when untouched."""
+        problems = []
+        for role, expected in self.hashes.items():
+            path = self.paths[role]
+            actual = hash_tree(path) if path.exists() else {}
+            if path.is_file():
+                actual = {path.name: actual[path.name]}
+            problems += [f"--{role}: {line}" for line in compare_trees(expected, actual)]
+        return problems
+
+    def return_outputs(self, out: Path) -> None:
+        """Move what the method wrote to its private ``out`` into ``out`` (replacing same-named entries)."""
+        private = self.paths["out"]
+        out.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(private.iterdir()) if private.is_dir() else []:
+            target = out / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            shutil.move(str(entry), str(target))
+
+    def remove(self) -> None:
+        """Delete the view, read-only modes included."""
+        for folder, dirs, _ in os.walk(self.root):
+            for name in dirs:
+                path = Path(folder) / name
+                if not path.is_symlink():
+                    os.chmod(path, stat.S_IRWXU)
+        os.chmod(self.root, stat.S_IRWXU)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def make_private_view(mounts: dict[str, Path]) -> PrivateView:
+    """Copy the inputs into a fresh temp folder; ``out`` starts as a copy of ``mounts['out']``."""
+    view = PrivateView(Path(tempfile.mkdtemp(prefix="segarena-job-")))
+    try:
+        for role, source in mounts.items():
+            name = "params.json" if role == "params" else role
+            target = view.root / name
+            if role == "out":
+                target.mkdir()
+                if source.is_dir():
+                    shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)
+            else:
+                view.hashes[role] = _copy_read_only(source, target)
+                view.bytes_copied += sum(p.stat().st_size for p in ([target] if target.is_file() else
+                                                                     target.rglob("*")) if p.is_file())
+            view.paths[role] = target
+    except BaseException:
+        view.remove()
+        raise
+    return view

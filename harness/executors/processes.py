@@ -1,0 +1,159 @@
+"""Every process a job starts ends with the job: process groups, a job token, and the runs' ledger.
+
+A method starts in its own session (its own process group) and with ``SEGARENA_JOB_TOKEN=<uuid>``
+in its environment, which its children inherit. Ending a job kills the group and then every
+process whose ``/proc/<pid>/environ`` carries the token, which also catches children that called
+``setsid`` (they left the group but kept the environment). A job's token is recorded in
+``<run>/running/<token>`` while it runs, with the harness's pid and start time: a run that finds
+the file of a harness that is no longer alive (``kill -9``, a dead node) ends that job's
+processes before it starts anything. Worker pools get :func:`die_with_parent` as initializer.
+
+The ``/proc`` scan is Linux only; elsewhere only the process group is ended.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: The environment variable that marks every process of one job.
+JOB_TOKEN_ENV = "SEGARENA_JOB_TOKEN"
+#: The folder of a run (``runs/<name>/running``) holding one file per running job, named by its token.
+RUNNING_DIR = "running"
+_PR_SET_PDEATHSIG = 1
+_PROC = Path("/proc")
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def pids_with_token(token: str) -> list[int]:
+    """Processes whose environment holds ``SEGARENA_JOB_TOKEN=<token>`` (never this process)."""
+    needle = f"{JOB_TOKEN_ENV}={token}".encode()
+    found: list[int] = []
+    if not _PROC.is_dir():
+        return found
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def end_job_processes(token: str, pgid: int | None = None, wait_s: float = 5.0) -> list[int]:
+    """SIGKILL the job's process group and every process carrying its token; returns the pids killed."""
+    killed: list[int] = []
+    if pgid is not None:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + wait_s
+    while True:
+        alive = [pid for pid in pids_with_token(token) if not _is_zombie(pid)]
+        if not alive:
+            return killed
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if time.monotonic() > deadline:
+            log.warning("processes %s of job token %s did not end within %.0f s", alive, token, wait_s)
+            return killed
+        time.sleep(0.05)
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (tells a live process from a reused pid), None if it is gone."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def is_alive(pid: int, start_time: str | None) -> bool:
+    if not _PROC.is_dir():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    current = _start_time(pid)
+    return current is not None and (start_time is None or current == start_time) and not _is_zombie(pid)
+
+
+def register_job(running_dir: Path, token: str, job: str) -> Path:
+    """Record a running job's token with this harness's pid (removed by :func:`unregister_job`)."""
+    running_dir.mkdir(parents=True, exist_ok=True)
+    path = running_dir / token
+    record = {"harness_pid": os.getpid(), "harness_start": _start_time(os.getpid()), "job": job,
+              "started_at": time.time()}
+    path.write_text(json.dumps(record))
+    return path
+
+
+def unregister_job(running_dir: Path, token: str) -> None:
+    (running_dir / token).unlink(missing_ok=True)
+
+
+def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
+    """End the processes of jobs whose harness died without ending them; returns (job, pids killed)."""
+    ended: list[tuple[str, list[int]]] = []
+    if not running_dir.is_dir():
+        return ended
+    for path in sorted(running_dir.iterdir()):
+        try:
+            record = json.loads(path.read_text())
+            pid = int(record["harness_pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("%s: unreadable running-job record, ending its token's processes", path)
+            record, pid = {}, -1
+        if pid > 0 and is_alive(pid, record.get("harness_start")):
+            continue  # another run of this benchmark is going on
+        killed = end_job_processes(path.name)
+        if killed:
+            log.warning("ended %d process(es) left by job %s of a harness that died (pid %s): %s",
+                        len(killed), record.get("job", "?"), pid, killed)
+        ended.append((str(record.get("job", path.name)), killed))
+        path.unlink(missing_ok=True)
+    return ended
+
+
+def die_with_parent() -> None:
+    """Worker-pool initializer: the kernel SIGKILLs this process when its parent dies (Linux; no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the pool lives on after a kill -9, as before
+        return

@@ -1,0 +1,145 @@
+"""kill -9 of `segarena run` at 20 random points in a row, then a run to the end: the same results.
+
+The benchmark converts a small phantom dataset, trains and predicts with a slowed-down threshold
+baseline (so kills land inside the method's own process too), evaluates and reports. The killed
+run must end with a `metrics.csv` identical to an uninterrupted run's, no partial file anywhere
+it writes, and no process of any of its jobs left alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+
+N_KILLS = 20
+
+
+def _write_benchmark(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kill9.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        schema_version: 1
+        name: kill9
+        plugins:
+          methods: [{FIXTURES / 'methods'}]
+        datasets:
+          - name: demo_cine
+            options: {{subjects: 4, frames: 2}}
+        methods:
+          - name: kill9_slow
+          - name: threshold_baseline
+        factors:
+          split: {{kind: holdout, test_fraction: 0.25}}
+        report:
+          out: {folder / 'report'}
+        run_dir: {folder / 'run'}
+        """))
+    return path
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "SEGARENA_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+
+
+def _command(benchmark: Path) -> list[str]:
+    return [sys.executable, "-c", "from harness.cli.main import main; main()", "run", str(benchmark)]
+
+
+def _running_kind(run_dir: Path) -> str:
+    """The kind of the job the store shows as running (what the kill interrupted), or '-'."""
+    store = run_dir / "store.sqlite"
+    if not store.is_file():
+        return "start-up"
+    try:
+        with sqlite3.connect(store) as db:
+            rows = db.execute("SELECT kind FROM jobs WHERE status = 'running'").fetchall()
+    except sqlite3.Error:
+        return "store busy"
+    return rows[0][0] if rows else "-"
+
+
+def _job_processes(marker: str) -> list[int]:
+    """Live processes (other than this one) whose command line or environment names ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            text = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and marker.encode() in text:
+            found.append(int(entry.name))
+    return found
+
+
+def _assert_no_partial_files(*roots: Path) -> None:
+    for root in roots:
+        for path in root.rglob("*"):
+            name = path.name
+            assert not name.endswith((".partial", ".tmp")) and ".staging" not in name and not name.startswith(
+                (".staging", ".tmp")), f"left over: {path}"
+            if path.is_file() and name.endswith(".nii.gz"):
+                sitk.ReadImage(str(path))  # a truncated file raises
+            elif path.is_file() and name.endswith(".json"):
+                json.loads(path.read_text())
+            elif path.is_file() and name.endswith(".csv") and path.stat().st_size:
+                pd.read_csv(path)
+
+
+def _metrics(folder: Path) -> pd.DataFrame:
+    frame = pd.read_csv(folder / "report" / "metrics.csv")
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def test_kill9_at_20_random_points_then_resume_gives_identical_metrics(tmp_path: Path) -> None:
+    reference = _write_benchmark(tmp_path / "reference")
+    started = time.monotonic()
+    done = subprocess.run(_command(reference), env=_env(tmp_path / "cache-reference"), capture_output=True, text=True,
+                          timeout=600)
+    uninterrupted_s = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    killed = _write_benchmark(tmp_path / "killed")
+    cache = tmp_path / "cache-killed"
+    rng = random.Random(20261201)
+    interrupted: list[str] = []
+    for _ in range(N_KILLS):
+        process = subprocess.Popen(_command(killed), env=_env(cache), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        # Kill points spread over the first part of a run: each rerun resumes further on, so
+        # the 20 points fall in convert, train, predict, evaluate and report in turn.
+        time.sleep(rng.uniform(0.3, 0.45 * uninterrupted_s))
+        if process.poll() is None:
+            interrupted.append(_running_kind(killed.parent / "run"))
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert len(interrupted) >= N_KILLS // 2, f"most kills should land in a running benchmark: {interrupted}"
+
+    final = subprocess.run(_command(killed), env=_env(cache), capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stdout + final.stderr
+
+    pd.testing.assert_frame_equal(_metrics(killed.parent), _metrics(reference.parent))
+    _assert_no_partial_files(killed.parent, cache)
+    time.sleep(0.5)
+    assert _job_processes(str(killed.parent)) == [], "a job process outlived its run"
+    assert _job_processes("SEGARENA_JOB_TOKEN") == [], "a job process outlived its run"
+    kinds = {k for k in interrupted if k not in ("-", "start-up", "store busy")}
+    assert {"train", "predict"} <= kinds, f"the kills should have interrupted method jobs: {interrupted}"
