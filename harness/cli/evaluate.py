@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.errors import ConfigError, InputDataError
-from harness.metrics.conventions import CONVENTION_NAMES
-from harness.metrics.folder import check_csv_writable, evaluate_folders, list_masks
-from harness.metrics.settings import MetricsSettings
-from harness.metrics.structures import Structures, parse_label_items, structures_from_dataset_json
+from harness.metrics.conventions import CONVENTION_NAMES  # a plain tuple: harness.metrics loads lazily
+
+if TYPE_CHECKING:
+    from harness.metrics.settings import MetricsSettings
+    from harness.metrics.structures import Structures
 
 
 def _structures(dataset_json: Path | None, labels: list[str] | None) -> Structures:
+    from harness.metrics.structures import parse_label_items, structures_from_dataset_json
+
     if dataset_json is not None and labels:
         raise ConfigError("give either --dataset-json or --labels, not both")
     if dataset_json is not None:
@@ -27,6 +28,8 @@ def _structures(dataset_json: Path | None, labels: list[str] | None) -> Structur
 
 
 def _settings(convention: str, nsd_tolerance_mm: float) -> MetricsSettings:
+    from harness.metrics.settings import MetricsSettings
+
     if convention not in CONVENTION_NAMES:
         raise ConfigError(f"--convention {convention!r} is not one of {', '.join(CONVENTION_NAMES)}")
     if nsd_tolerance_mm < 0:
@@ -55,6 +58,11 @@ def evaluate(
     A bad file fails only its case (a row with a status and a reason). Exit code 2 when a
     reference file cannot be used (its rows are ``reference_unreadable``) or the CSV cannot be written.
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.metrics.folder import check_csv_writable, evaluate_folders, list_masks
+
     structures = _structures(dataset_json, labels)
     settings = _settings(convention, nsd_tolerance_mm)
     check_csv_writable(out, "--out")  # before anything is computed

@@ -62,10 +62,16 @@ def verify_method(
 ) -> VerifyReport:
     """Train on all subjects but the last, predict the last one's images, check the predictions.
 
-    ``work_dir`` is emptied first and keeps the logs, the model and the predictions afterwards.
+    ``work_dir`` (new, empty, or one an earlier verify made) is emptied first and keeps the logs, the model and the predictions afterwards.
     """
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True)
+    from harness.common.paths import check_output_folder, is_created_by_segarena, mark_created
+
+    # A folder SegArena did not create is never emptied: a non-empty one is refused, naming it.
+    work_dir = check_output_folder(work_dir, "--work-dir")
+    if is_created_by_segarena(work_dir):
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    mark_created(work_dir, "verify")
     report = VerifyReport(card.name, executor.name, work_dir)
 
     def record(outcome: StepOutcome) -> None:

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.executors.processes import SCRATCH_PREFIX
+
 _CHUNK = 1 << 20
 FILE_MODE, DIR_MODE = 0o444, 0o555
 
@@ -127,7 +129,7 @@ class PrivateView:
 
 def make_private_view(mounts: dict[str, Path]) -> PrivateView:
     """Copy the inputs into a fresh temp folder; ``out`` starts as a copy of ``mounts['out']``."""
-    view = PrivateView(Path(tempfile.mkdtemp(prefix="segarena-job-")))
+    view = PrivateView(Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX)))
     try:
         for role, source in mounts.items():
             name = "params.json" if role == "params" else role

@@ -2,7 +2,7 @@
 
 What it gives (see containers/CONTRACT.md, "Local isolation"): each job runs in a private temp
 folder outside the run folder and the cache (``harness.executors.isolation``), on read-only
-copies of its inputs, hashed before and after (a changed input fails
+copies of its inputs and of its own method folder, hashed before and after (a changed input fails
 the job naming the file); the working directory is the private ``out``; the environment holds
 no ``SEGARENA_*`` variable but the contract's and no path of the run folder or the cache; the log
 arrives through a pipe, so no open file leads back to the run folder; every process the job
@@ -40,13 +40,13 @@ def method_environment(invocation: Invocation, threads: int, token: str, cwd: Pa
            if not name.startswith("SEGARENA_") and name not in ("PWD", "OLDPWD")
            and not any(path in value for path in hidden)}
     env.update({k: v for k, v in invocation.env.items() if k in CONTRACT_ENV})
-    env.update({"PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": "",
+    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "CUDA_VISIBLE_DEVICES": "",
                 "SEGARENA_THREADS": str(threads), JOB_TOKEN_ENV: token, "PWD": str(cwd)})
     return env
 
 
 class LocalExecutor(Executor):
-    """Runs ``<python> methods/<name>/<entry> train|predict ...`` with the harness's own interpreter."""
+    """Runs ``<python> <private copy of methods/<name>>/<entry> train|predict ...`` with the harness's interpreter."""
 
     name = "local"
 
@@ -60,15 +60,15 @@ class LocalExecutor(Executor):
         card = invocation.method
         assert card.folder is not None
         token = new_token()
-        if invocation.running_dir is not None:
-            register_job(invocation.running_dir, token, invocation.log_path.parent.name)
+        # The method's own folder is copied too, so neither its inputs nor its code lead back to the
+        # checkout (runs/, the default cache) by walking up.
+        view = make_private_view({**invocation.mounts, "code": card.folder})
         try:
-            view = make_private_view(invocation.mounts)
-            try:
-                return self._run_in(view, invocation, token)
-            finally:
-                view.remove()
+            if invocation.running_dir is not None:
+                register_job(invocation.running_dir, token, invocation.log_path.parent.name, view.root)
+            return self._run_in(view, invocation, token)
         finally:
+            view.remove()
             if invocation.running_dir is not None:
                 unregister_job(invocation.running_dir, token)
 
@@ -76,7 +76,7 @@ class LocalExecutor(Executor):
         card = invocation.method
         assert card.folder is not None
         paths = {role: str(path) for role, path in view.paths.items()}
-        command = [python_executable(), str(card.folder / card.entry), *invocation.arguments(paths)]
+        command = [python_executable(), str(view.paths["code"] / card.entry), *invocation.arguments(paths)]
         cwd = view.paths["out"]
         env = method_environment(invocation, self.threads or os.cpu_count() or 1, token, cwd)
         invocation.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ process whose ``/proc/<pid>/environ`` carries the token, which also catches chil
 ``setsid`` (they left the group but kept the environment). A job's token is recorded in
 ``<run>/running/<token>`` while it runs, with the harness's pid and start time: a run that finds
 the file of a harness that is no longer alive (``kill -9``, a dead node) ends that job's
-processes before it starts anything. Worker pools get :func:`die_with_parent` as initializer.
+processes and removes its private folder before it starts anything. Worker pools get :func:`die_with_parent` as initializer.
 
 The ``/proc`` scan is Linux only; elsewhere only the process group is ended.
 """
@@ -111,13 +111,19 @@ def is_alive(pid: int, start_time: str | None) -> bool:
     return current is not None and (start_time is None or current == start_time) and not _is_zombie(pid)
 
 
-def register_job(running_dir: Path, token: str, job: str) -> Path:
-    """Record a running job's token with this harness's pid (removed by :func:`unregister_job`)."""
+#: The name prefix of a local job's private folder (the only kind of folder a rerun removes for a dead job).
+SCRATCH_PREFIX = "segarena-job-"
+
+
+def register_job(running_dir: Path, token: str, job: str, scratch: Path | None = None) -> Path:
+    """Record a running job's token, this harness's pid and the job's private folder (see :func:`unregister_job`)."""
     running_dir.mkdir(parents=True, exist_ok=True)
     path = running_dir / token
     record = {"harness_pid": os.getpid(), "harness_start": _start_time(os.getpid()), "job": job,
-              "started_at": time.time()}
-    path.write_text(json.dumps(record))
+              "started_at": time.time(), "scratch": str(scratch) if scratch else None}
+    staging = running_dir / f".{token}.tmp"  # written whole, then renamed: a reader never sees half a record
+    staging.write_text(json.dumps(record))
+    staging.replace(path)
     return path
 
 
@@ -131,6 +137,8 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
     if not running_dir.is_dir():
         return ended
     for path in sorted(running_dir.iterdir()):
+        if path.name.startswith("."):
+            continue  # a record being written
         try:
             record = json.loads(path.read_text())
             pid = int(record["harness_pid"])
@@ -144,6 +152,11 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
             log.warning("ended %d process(es) left by job %s of a harness that died (pid %s): %s",
                         len(killed), record.get("job", "?"), pid, killed)
         ended.append((str(record.get("job", path.name)), killed))
+        scratch = Path(record["scratch"]) if record.get("scratch") else None
+        if scratch is not None and scratch.name.startswith(SCRATCH_PREFIX) and scratch.is_dir():
+            from harness.executors.isolation import PrivateView
+
+            PrivateView(scratch).remove()  # the dead job's private copies
         path.unlink(missing_ok=True)
     return ended
 

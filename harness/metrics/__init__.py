@@ -8,21 +8,36 @@ explained in docs/metrics.md.
 
 from __future__ import annotations
 
-from harness.metrics.case import (
-    FAILURE_STATUSES,
-    STATUSES,
-    MetricRow,
-    evaluate_case,
-    score_missing_prediction,
-    score_unreadable_reference,
-)
-from harness.metrics.catalog import METRIC_INFO, METRIC_NAMES, MetricInfo
-from harness.metrics.conventions import CONVENTION_NAMES, Convention, get_convention
-from harness.metrics.folder import FolderEvaluation, evaluate_folders
-from harness.metrics.policy import DEFAULT_EMPTY_POLICY, EmptyRuleOverride, describe_policy
-from harness.metrics.settings import MetricsSettings
-from harness.metrics.structures import parse_label_items, structures_from_dataset_json, structures_from_labels
-from harness.metrics.surface import SurfaceDistances, compute_surface_distances
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so `import harness.metrics.settings` or the CLI's start-up
+# does not pay for scipy and the readers.
+_EXPORTS: dict[str, str] = {
+    "FAILURE_STATUSES": "harness.metrics.case",
+    "STATUSES": "harness.metrics.case",
+    "MetricRow": "harness.metrics.case",
+    "evaluate_case": "harness.metrics.case",
+    "score_missing_prediction": "harness.metrics.case",
+    "score_unreadable_reference": "harness.metrics.case",
+    "METRIC_INFO": "harness.metrics.catalog",
+    "METRIC_NAMES": "harness.metrics.catalog",
+    "MetricInfo": "harness.metrics.catalog",
+    "CONVENTION_NAMES": "harness.metrics.conventions",
+    "Convention": "harness.metrics.conventions",
+    "get_convention": "harness.metrics.conventions",
+    "FolderEvaluation": "harness.metrics.folder",
+    "evaluate_folders": "harness.metrics.folder",
+    "DEFAULT_EMPTY_POLICY": "harness.metrics.policy",
+    "EmptyRuleOverride": "harness.metrics.policy",
+    "describe_policy": "harness.metrics.policy",
+    "MetricsSettings": "harness.metrics.settings",
+    "parse_label_items": "harness.metrics.structures",
+    "structures_from_dataset_json": "harness.metrics.structures",
+    "structures_from_labels": "harness.metrics.structures",
+    "SurfaceDistances": "harness.metrics.surface",
+    "compute_surface_distances": "harness.metrics.surface",
+}
 
 __all__ = [
     "CONVENTION_NAMES",
@@ -49,3 +64,16 @@ __all__ = [
     "structures_from_dataset_json",
     "structures_from_labels",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness.metrics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -41,7 +41,10 @@ def check_predictions(dataset: CommonDataset, cases: list[CaseRecord], folder: P
         except InputDataError as err:
             violations.append(Violation(record.case, f"unreadable or not an integer label map ({err})"))
             continue
-        image = read_image(dataset.image_paths(record)[0])
+        try:
+            image = read_image(dataset.image_paths(record)[0])
+        except InputDataError:
+            continue  # a corrupt dataset image is no fault of the method's; evaluation checks geometry against the reference
         if prediction.array.shape != image.array.shape:
             violations.append(Violation(record.case, f"shape {prediction.array.shape} differs from the image's {image.array.shape}"))
         elif not prediction.geometry.matches(image.geometry):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.config.models import Benchmark, DockerExecutor, LocalExecutor, RayExecutor
+from harness.datasets.cache import is_entry_intact
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
 from harness.executors import make_executor
@@ -19,6 +20,7 @@ from harness.executors.processes import RUNNING_DIR, end_orphaned_jobs
 from harness.methods.registry import MethodRegistry
 from harness.plan import Job, Plan, build_plan
 from harness.runner import steps
+from harness.settings import cache_dir
 from harness.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,9 +78,15 @@ def _executor_settings(bench: Benchmark, override: str | None) -> LocalExecutor 
 
 
 def _outputs_exist(output: dict[str, Any]) -> bool:
+    """Whether a completed job's outputs are still there (and, for a cached dataset, unchanged)."""
     for key in ("path", "model", "predictions", "metrics", "index"):
         if key in output and output[key] and not Path(output[key]).exists():
             return False
+    if output.get("kind") == "convert" and output.get("path"):
+        path = Path(output["path"]).resolve()
+        if path.is_relative_to(cache_dir()):  # a converted folder the user gave is theirs, never redone
+            # Never trust the store alone: an entry left incomplete, or changed since, is converted again.
+            return is_entry_intact(path)
     return True
 
 

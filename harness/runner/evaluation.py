@@ -236,7 +236,10 @@ def evaluate_predictions(
     workers = workers or min(os.cpu_count() or 1, 4)
     results = []
     if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        from harness.executors.processes import die_with_parent
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with_parent) as pool:
             for result in pool.map(evaluate_one, tasks, chunksize=max(1, len(tasks) // (workers * 4))):
                 results.append(result)
                 if on_case_done:

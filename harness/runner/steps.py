@@ -39,7 +39,9 @@ class Context:
     outputs: dict[str, dict[str, Any]]  # job key → output of completed jobs
 
     def job_dir(self, job: Job) -> Path:
-        return self.run_dir / "jobs" / job.kind / job.short
+        from harness.common.paths import resolve_within
+
+        return resolve_within(self.run_dir, "jobs", job.kind, job.short)
 
     def dep_output(self, job: Job, kind: str) -> dict[str, Any]:
         for key in job.deps:
@@ -81,7 +83,9 @@ def run_split(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     dataset = CommonDataset.open(Path(ctx.dep_output(job, "convert")["path"]))
     entry = next(d for d in ctx.bench.datasets if d.key == job.spec["dataset"])
     splits = make_splits(dataset, entry.split or ctx.bench.factors.split)
-    path = ctx.run_dir / "splits" / f"{job.spec['dataset']}-{splits.sha256[:12]}.json"
+    from harness.common.paths import resolve_within
+
+    path = resolve_within(ctx.run_dir, "splits", f"{job.spec['dataset']}-{splits.sha256[:12]}.json")
     splits.write(path)
     return {"kind": "split", "path": str(path), "sha256": splits.sha256, "dataset_path": str(dataset.root)}
 

@@ -1,7 +1,11 @@
 """What a method may see: a training view and a test-images view, built from hard links.
 
 The predict view holds test images and a label-free ``dataset.json`` only;
-hard links (not symlinks) leave no path that leads back to the labels.
+hard links (not symlinks) leave no path that leads back to the labels. These views
+are never handed to a method as they are: ``docker`` mounts them read-only, and
+``local`` gives the method private read-only copies of them, hashed before and after
+the job (``harness.executors.isolation``), so no method can write through a hard
+link into the cache.
 """
 
 from __future__ import annotations
@@ -46,10 +50,13 @@ def select_training_cases(
         confident = confident_subjects(dataset, subset)
         cases = [r for r in cases if r.subject in confident]
     if subset.n_subjects is not None:
-        subjects = sorted({r.subject for r in cases})
+        # Subjects are counted by their primary cases: an augmentation copy (kaggle_dsb's `_rot90`,
+        # primary false) is no subject of its own; it comes along with its original's group.
+        subjects = sorted({r.subject for r in cases if r.primary})
         rng = np.random.default_rng(seed)
         chosen = set(rng.permutation(subjects)[: subset.n_subjects].tolist())
-        cases = [r for r in cases if r.subject in chosen]
+        groups = {r.group or r.subject for r in cases if r.subject in chosen}
+        cases = [r for r in cases if r.subject in chosen or (not r.primary and (r.group or r.subject) in groups)]
     if subset.phases:
         wanted = {p.upper() for p in subset.phases}
         cases = [r for r in cases if r.phase.upper() in wanted]

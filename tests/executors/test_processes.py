@@ -131,6 +131,8 @@ def test_kill_9_of_segarena_run_leaves_nothing_after_the_rerun(write_benchmark, 
         time.sleep(0.05)
     (token,) = tokens
     method_pids = pids_with_token(token)
+    record = json.loads((running / token).read_text())
+    assert Path(record["scratch"]).is_dir() and not Path(record["scratch"]).is_relative_to(tmp_path)
     try:
         os.kill(harness.pid, signal.SIGKILL)
         harness.wait(timeout=10)
@@ -141,5 +143,6 @@ def test_kill_9_of_segarena_run_leaves_nothing_after_the_rerun(write_benchmark, 
         assert rerun.returncode == 1 and "time limit" in rerun.stdout + rerun.stderr  # it ran (and timed out) again
         assert wait_gone(method_pids, 5) and leftovers(token) == []
         assert list(running.iterdir()) == []
+        assert not Path(record["scratch"]).exists()  # the dead job's private copies are gone too
     finally:
         end_job_processes(token)
