@@ -21,6 +21,7 @@ from harness.containers.engine import NVIDIA_HINT, connect, engine_version
 from harness.containers.images import LABEL_JOB, LABEL_METHOD, build_command, find_image, image_reference
 from harness.errors import ConfigError, ExecutorUnavailableError
 from harness.executors.base import CONTAINER_PATHS, WRITABLE_ROLES, Availability, Executor, Invocation, JobResult, tail
+from harness.executors.processes import CONTAINER_TOKEN_LABEL, new_token, register_job, unregister_job
 
 #: The container user when the harness itself runs as root (methods never run as root).
 ROOTLESS_FALLBACK_USER = "1000:1000"
@@ -107,8 +108,11 @@ class DockerExecutor(Executor):
             env["CUDA_VISIBLE_DEVICES"] = ""
         return env
 
-    def container_options(self, invocation: Invocation) -> dict[str, Any]:
-        """Keyword arguments of ``client.containers.create`` for this job (no engine needed)."""
+    def container_options(self, invocation: Invocation, token: str = "") -> dict[str, Any]:
+        """Keyword arguments of ``client.containers.create`` for this job (no engine needed).
+
+        ``token`` labels the container, so a run after a kill -9 of this one can find and remove it.
+        """
         volumes = {}
         for role, host in invocation.mounts.items():
             if role not in CONTAINER_PATHS:
@@ -134,7 +138,8 @@ class DockerExecutor(Executor):
             "security_opt": ["no-new-privileges"],
             "pids_limit": 4096,
             "init": True,
-            "labels": {LABEL_METHOD: invocation.method.name, LABEL_JOB: invocation.log_path.parent.name},
+            "labels": {LABEL_METHOD: invocation.method.name, LABEL_JOB: invocation.log_path.parent.name,
+                       CONTAINER_TOKEN_LABEL: token},
             "detach": True,
         }
         if self.settings.cpus is not None:
@@ -158,7 +163,8 @@ class DockerExecutor(Executor):
                              f"the image {reference} of method '{card.name}' is not built (or is older than the "
                              f"method's folder): run `{build_command(card)}` (offline: add `--wheelhouse DIR`; "
                              f"without a registry: add `--base local`)")
-        options = self.container_options(invocation)
+        token = new_token()
+        options = self.container_options(invocation, token)
         provenance = {
             "executor": "docker", "image": reference, "image_id": image.id, "repo_digests": list(image.repo_digests),
             "engine": engine_version(self.client), "method_code_sha256": card.code_hash(), "user": self.user,
@@ -170,6 +176,8 @@ class DockerExecutor(Executor):
         _hand_over(out, self.user)
         started = time.monotonic()
         container = None
+        if invocation.running_dir is not None:
+            register_job(invocation.running_dir, token, invocation.log_path.parent.name, container=True)
         with invocation.log_path.open("w") as log:
             log.write(f"$ docker run --rm {_flags(options)} {reference} {' '.join(options['command'])}\n")
             log.flush()
@@ -196,6 +204,8 @@ class DockerExecutor(Executor):
                 if container is not None:
                     _remove(container)
                 _take_back(out)
+                if invocation.running_dir is not None:
+                    unregister_job(invocation.running_dir, token)
         duration = time.monotonic() - started
         if status == "failed":
             reason = f"{reason}: {tail(invocation.log_path, 8)}"

@@ -115,12 +115,19 @@ def is_alive(pid: int, start_time: str | None) -> bool:
 SCRATCH_PREFIX = "segarena-job-"
 
 
-def register_job(running_dir: Path, token: str, job: str, scratch: Path | None = None) -> Path:
-    """Record a running job's token, this harness's pid and the job's private folder (see :func:`unregister_job`)."""
+#: The label every job container carries: the job's token (see :func:`end_orphaned_jobs`).
+CONTAINER_TOKEN_LABEL = "org.segarena.token"
+
+
+def register_job(running_dir: Path, token: str, job: str, scratch: Path | None = None, container: bool = False) -> Path:
+    """Record a running job's token, this harness's pid and the job's private folder (see :func:`unregister_job`).
+
+    ``container``: the job runs in a Docker container labelled ``CONTAINER_TOKEN_LABEL=<token>``.
+    """
     running_dir.mkdir(parents=True, exist_ok=True)
     path = running_dir / token
     record = {"harness_pid": os.getpid(), "harness_start": _start_time(os.getpid()), "job": job,
-              "started_at": time.time(), "scratch": str(scratch) if scratch else None}
+              "started_at": time.time(), "scratch": str(scratch) if scratch else None, "container": container}
     staging = running_dir / f".{token}.tmp"  # written whole, then renamed: a reader never sees half a record
     staging.write_text(json.dumps(record))
     staging.replace(path)
@@ -148,6 +155,8 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
         if pid > 0 and is_alive(pid, record.get("harness_start")):
             continue  # another run of this benchmark is going on
         killed = end_job_processes(path.name)
+        if record.get("container"):
+            _remove_job_containers(path.name)
         if killed:
             log.warning("ended %d process(es) left by job %s of a harness that died (pid %s): %s",
                         len(killed), record.get("job", "?"), pid, killed)
@@ -159,6 +168,19 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
             PrivateView(scratch).remove()  # the dead job's private copies
         path.unlink(missing_ok=True)
     return ended
+
+
+def _remove_job_containers(token: str) -> None:
+    """Remove the containers of a dead harness's job (found by their token label)."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        for container in client.containers.list(all=True, filters={"label": f"{CONTAINER_TOKEN_LABEL}={token}"}):
+            log.warning("removing container %s left by a harness that died", container.name)
+            container.remove(force=True)
+    except Exception as err:  # no SDK or no engine: nothing can be running there either
+        log.warning("could not look for containers of job token %s: %s", token, err)
 
 
 def die_with_parent() -> None:

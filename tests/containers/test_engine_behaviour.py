@@ -122,3 +122,48 @@ def test_containers_status_tells_built_from_missing(probe: MethodCard, tmp_path:
     named = hint.split("segarena containers build", 1)[1].split("`", 1)[0].split()
     assert "probe_copy" in named
     assert "probe" not in named
+
+
+_HARNESS_RUNNING_A_PROBE = """
+import json, sys
+from pathlib import Path
+from harness.config.models import DockerExecutor as DockerSettings
+from harness.executors.base import Invocation
+from harness.executors.docker import DockerExecutor
+from tests.containers.conftest import registry_with_test_methods
+
+tmp = Path(sys.argv[1])
+card = registry_with_test_methods().card("probe")
+(tmp / "data").mkdir(); (tmp / "out").mkdir(); (tmp / "data" / "dataset.json").write_text("{}")
+(tmp / "params.json").write_text(json.dumps({"behaviour": "sleep", "seconds": 300}))
+invocation = Invocation(card, "train", {"data": tmp / "data", "out": tmp / "out", "params": tmp / "params.json"},
+                        {}, 600, tmp / "logs" / "train.log", running_dir=tmp / "running")
+DockerExecutor(DockerSettings()).run(invocation)
+"""
+
+
+def test_container_of_a_killed_harness_is_removed_by_the_next_run(probe: MethodCard, tmp_path: Path,
+                                                                   docker_client: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from harness.executors.processes import end_orphaned_jobs
+    from harness.settings import repo_root
+
+    harness = subprocess.Popen([sys.executable, "-c", _HARNESS_RUNNING_A_PROBE, str(tmp_path)], cwd=repo_root())
+    deadline = time.monotonic() + 60
+    while not [c for c in probe_containers(docker_client) if c.status == "running"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    records = list((tmp_path / "running").iterdir())
+    assert len(records) == 1 and json.loads(records[0].read_text())["container"] is True
+    os.kill(harness.pid, signal.SIGKILL)
+    harness.wait()
+    assert [c for c in probe_containers(docker_client) if c.status == "running"], "the container outlives its harness"
+
+    ended = end_orphaned_jobs(tmp_path / "running")  # what the next `segarena run` does first
+    assert len(ended) == 1
+    assert probe_containers(docker_client) == []
+    assert list((tmp_path / "running").iterdir()) == []

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -23,11 +24,13 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
+from harness.executors.processes import JOB_TOKEN_ENV, RUNNING_DIR, SCRATCH_PREFIX
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
 
 N_KILLS = 20
+PHASES = ("convert", "train", "predict", "evaluate", "report")
 
 
 def _write_benchmark(folder: Path) -> Path:
@@ -61,14 +64,15 @@ def _command(benchmark: Path) -> list[str]:
     return [sys.executable, "-c", "from harness.cli.main import main; main()", "run", str(benchmark)]
 
 
-def _running_kind(run_dir: Path) -> str:
-    """The kind of the job the store shows as running (what the kill interrupted), or '-'."""
+def _running_kind(run_dir: Path, since: float) -> str:
+    """The kind of the job this run (started at ``since``) is running, or '-' (a killed run's rows stay 'running')."""
     store = run_dir / "store.sqlite"
     if not store.is_file():
         return "start-up"
     try:
-        with sqlite3.connect(store) as db:
-            rows = db.execute("SELECT kind FROM jobs WHERE status = 'running'").fetchall()
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0.05) as db:
+            rows = db.execute("SELECT kind FROM jobs WHERE status = 'running' AND started_at > ? "
+                              "ORDER BY started_at DESC LIMIT 1", (since,)).fetchall()
     except sqlite3.Error:
         return "store busy"
     return rows[0][0] if rows else "-"
@@ -110,28 +114,35 @@ def _metrics(folder: Path) -> pd.DataFrame:
 
 
 def test_kill9_at_20_random_points_then_resume_gives_identical_metrics(tmp_path: Path) -> None:
+    started_at = time.time()
     reference = _write_benchmark(tmp_path / "reference")
-    started = time.monotonic()
     done = subprocess.run(_command(reference), env=_env(tmp_path / "cache-reference"), capture_output=True, text=True,
                           timeout=600)
-    uninterrupted_s = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
+
+    with sqlite3.connect(reference.parent / "run" / "store.sqlite") as db:
+        phase_s = dict(db.execute("SELECT kind, MIN(duration_s) FROM jobs GROUP BY kind").fetchall())
 
     killed = _write_benchmark(tmp_path / "killed")
     cache = tmp_path / "cache-killed"
     rng = random.Random(20261201)
     interrupted: list[str] = []
-    for _ in range(N_KILLS):
+    # 20 kill points in a row: 4 in each phase, each at a random moment after the phase has begun
+    # (a killed job starts again from nothing, so one phase can be interrupted many times).
+    for kind in [k for k in PHASES for _ in range(N_KILLS // len(PHASES))]:
+        launched = time.time()
         process = subprocess.Popen(_command(killed), env=_env(cache), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
-        # Kill points spread over the first part of a run: each rerun resumes further on, so
-        # the 20 points fall in convert, train, predict, evaluate and report in turn.
-        time.sleep(rng.uniform(0.3, 0.45 * uninterrupted_s))
+        deadline = time.monotonic() + 120
+        while process.poll() is None and _running_kind(killed.parent / "run", launched) != kind and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.05, 0.8) * phase_s[kind])  # inside the phase, at a random point
+        landed = _running_kind(killed.parent / "run", launched)
         if process.poll() is None:
-            interrupted.append(_running_kind(killed.parent / "run"))
             os.kill(process.pid, signal.SIGKILL)
+            interrupted.append(landed)
         process.wait()
-    assert len(interrupted) >= N_KILLS // 2, f"most kills should land in a running benchmark: {interrupted}"
+    assert len(interrupted) == N_KILLS, f"every kill should interrupt a running benchmark: {interrupted}"
 
     final = subprocess.run(_command(killed), env=_env(cache), capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stdout + final.stderr
@@ -140,6 +151,11 @@ def test_kill9_at_20_random_points_then_resume_gives_identical_metrics(tmp_path:
     _assert_no_partial_files(killed.parent, cache)
     time.sleep(0.5)
     assert _job_processes(str(killed.parent)) == [], "a job process outlived its run"
-    assert _job_processes("SEGARENA_JOB_TOKEN") == [], "a job process outlived its run"
-    kinds = {k for k in interrupted if k not in ("-", "start-up", "store busy")}
-    assert {"train", "predict"} <= kinds, f"the kills should have interrupted method jobs: {interrupted}"
+    assert _job_processes(JOB_TOKEN_ENV) == [], "a job process outlived its run"
+    running = killed.parent / "run" / RUNNING_DIR
+    assert not running.is_dir() or list(running.iterdir()) == [], "a dead run's job records were not cleared"
+    scratch = Path(tempfile.gettempdir())
+    assert [p for p in scratch.glob(f"{SCRATCH_PREFIX}*") if p.stat().st_mtime > started_at] == [], \
+        "a killed job's private view was left in the temp folder"
+    print("kill -9 landed in:", interrupted)
+    assert set(PHASES) <= set(interrupted), f"the kills should have interrupted every phase: {interrupted}"
