@@ -17,10 +17,25 @@ from harness.stats.ranking import RankingStatistics, ranking_statistics
 ENTRY_COLUMNS = ["method", "regime", "subset"]  # a leaderboard row; folds and seeds are pooled
 
 
-def fmt(value: float, digits: int = 3) -> str:
+def fmt(value: object, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; "–" for none, NaN or a missing field; anything else as text.
+
+    Method-written tables (history.csv) reach the report as they are: a missing column or a
+    non-numeric value must show as such, never fail the render (the template escapes the text).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{value:.{digits}f}"
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        return "–"
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return f"{value:.{digits}f}"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return "–" if math.isnan(number) else f"{number:.{digits}f}"
 
 
 @dataclass

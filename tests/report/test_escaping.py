@@ -141,3 +141,19 @@ def test_no_hostile_string_runs_in_a_real_browser(write_benchmark: Callable[...,
         browser.close()
     assert title != "pwned" and pwned is None and dialogs == []
     assert SCRIPT in shown and "onerror=alert(1)" in shown  # shown to the reader as text
+
+
+def test_a_method_printing_html_reaches_the_report_only_escaped(write_benchmark: Callable[..., Path]) -> None:
+    """End to end: a plugin method puts HTML into its history.csv and into the last line of its crash log."""
+    from harness.runner import run_benchmark
+    from tests.conftest import TINY_DEMO
+
+    body = TINY_DEMO + "methods:\n  - name: hostile_local\n    id: printer\n    params: {attack: html}\n"
+    summary = run_benchmark(load_benchmark(write_benchmark(body)))
+    (reason,) = [reason for name, reason in summary.failed if name.startswith("predict printer")]
+    assert "<script>alert('log')</script>" in reason  # the hostile line is what the report must show
+    assert summary.report is not None
+    html = summary.report.read_text()
+    assert "alert(&#39;log&#39;)" in html and "alert(&#39;history&#39;)" in html  # shown, escaped
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert html.count("<script") == 1  # only the bundled sort.js
