@@ -127,9 +127,19 @@ class PrivateView:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def make_private_view(mounts: dict[str, Path]) -> PrivateView:
-    """Copy the inputs into a fresh temp folder; ``out`` starts as a copy of ``mounts['out']``."""
-    view = PrivateView(Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX)))
+def private_view_root(token: str) -> Path:
+    """Where the view of the job with ``token`` lives: known before it exists, so the job's record
+    (``running/<token>``) can name it first and a kill -9 at any point leaves nothing unrecorded."""
+    return Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{token}"
+
+
+def make_private_view(mounts: dict[str, Path], root: Path | None = None) -> PrivateView:
+    """Copy the inputs into a fresh folder (``root``, or a new temp folder); ``out`` starts as a copy of ``mounts['out']``."""
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    else:
+        root.mkdir(mode=0o700)
+    view = PrivateView(root)
     try:
         for role, source in mounts.items():
             name = "params.json" if role == "params" else role

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.executors.base import Availability, Executor, Invocation, JobResult, failure_reason
-from harness.executors.isolation import PrivateView, make_private_view
+from harness.executors.isolation import PrivateView, make_private_view, private_view_root
 from harness.executors.processes import JOB_TOKEN_ENV, end_job_processes, new_token, register_job, unregister_job
 from harness.settings import cache_dir, python_executable
 
@@ -62,13 +62,17 @@ class LocalExecutor(Executor):
         token = new_token()
         # The method's own folder is copied too, so neither its inputs nor its code lead back to the
         # checkout (runs/, the default cache) by walking up.
-        view = make_private_view({**invocation.mounts, "code": card.folder})
+        root = private_view_root(token)
+        # Recorded before the view exists: whenever a kill -9 lands, the next run finds and removes it.
+        if invocation.running_dir is not None:
+            register_job(invocation.running_dir, token, invocation.log_path.parent.name, root)
         try:
-            if invocation.running_dir is not None:
-                register_job(invocation.running_dir, token, invocation.log_path.parent.name, view.root)
-            return self._run_in(view, invocation, token)
+            view = make_private_view({**invocation.mounts, "code": card.folder}, root)
+            try:
+                return self._run_in(view, invocation, token)
+            finally:
+                view.remove()
         finally:
-            view.remove()
             if invocation.running_dir is not None:
                 unregister_job(invocation.running_dir, token)
 

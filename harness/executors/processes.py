@@ -145,7 +145,14 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
         return ended
     for path in sorted(running_dir.iterdir()):
         if path.name.startswith("."):
-            continue  # a record being written
+            # A record being written, or one a kill -9 cut short before its job started anything
+            # (the record comes before the view and the process): drop it once it is stale.
+            try:
+                if time.time() - path.stat().st_mtime > 60:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass
+            continue
         try:
             record = json.loads(path.read_text())
             pid = int(record["harness_pid"])

@@ -57,10 +57,12 @@ def test_ending_a_job_kills_children_that_left_its_process_group() -> None:
     process, grandchild = start_detaching(token)
     try:
         assert os.getpgid(grandchild) != os.getpgid(process.pid)  # killpg alone would miss it
-        assert sorted(pids_with_token(token)) == sorted([process.pid, grandchild])
-        end_job_processes(token, process.pid)
-        process.wait(timeout=10)
-        assert wait_gone([grandchild]) and leftovers(token) == []
+        seen = [pid for pid in pids_with_token(token) if is_running(pid)]
+        assert sorted(seen) == sorted([process.pid, grandchild]), (seen, process.pid, grandchild)
+        ended = end_job_processes(token, process.pid)
+        process.wait(timeout=30)
+        assert wait_gone([grandchild], timeout_s=30), (ended, grandchild)
+        assert leftovers(token) == []
     finally:
         end_job_processes(token)
 
