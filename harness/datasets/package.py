@@ -47,16 +47,18 @@ def dataset_package(*folders: Path) -> ModuleType:
 def import_dataset_module(folder: Path, relative: str) -> ModuleType:
     """Import ``<folder>/<relative>`` (e.g. ``acdc/adapter.py``) as ``segarena_datasets.acdc.adapter``.
 
-    ``folder`` holds dataset folders (the checkout's ``datasets/`` or a plugin folder).
+    ``folder`` holds dataset folders (the checkout's ``datasets/`` or a plugin folder). A folder
+    name that is no Python identifier (``my-data``) still imports; its modules then import their
+    siblings relatively (``from . import helper``).
     ImportErrors raised by the module itself (a missing dependency) pass through unchanged.
     """
     path = (folder / relative).resolve()
     parts = Path(relative).with_suffix("").parts
     name = ".".join((PACKAGE, *parts))
-    if not path.is_file() or path.suffix != ".py" or not all(part.isidentifier() for part in parts):
+    if not path.is_file() or path.suffix != ".py" or not all(part and "." not in part for part in parts):
         raise ConfigError(
-            f"{path}: not an importable Python file; an adapter is a .py file whose path below {folder} "
-            "is made of Python identifiers (letters, digits, underscores)"
+            f"{path}: not an importable Python file; an adapter is a .py file inside its dataset folder, "
+            "and no folder on the way may have a '.' in its name"
         )
     dataset_package(folder)
     module = importlib.import_module(name)
