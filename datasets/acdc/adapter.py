@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from harness.common.images import LabelMap, ScalarImage
 from harness.common.records import ConversionEvent
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.errors import InputDataError
+from segarena_datasets.shared import cine, volumes
 
 #: ACDC's label values → the canonical cardiac map (1 LV, 2 MYO, 3 RV).
 ACDC_TO_CANONICAL = {0: 0, 1: 3, 2: 2, 3: 1}
 ACDC_MEANING = "ACDC's 0 background, 1 RV, 2 MYO, 3 LV"
 REQUIRED_KEYS = ("ED", "ES", "NbFrame")
-
-
-def load_shared(module: str) -> ModuleType:
-    """Load ``datasets/acdc/<module>.py`` (code shared by several adapters; dataset folders are not packages)."""
-    name = f"segarena_datasets.acdc_{module}"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "acdc" / f"{module}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
-    return sys.modules[name]
-
-
-volumes = load_shared("volumes")
-cine = load_shared("cine")
 
 
 def read_info(path: Path) -> dict[str, str]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from harness.common.dataset import write_case_files
 from harness.common.images import LabelMap, ScalarImage
 from harness.common.records import CaseRecord
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.errors import InputDataError
+from segarena_datasets.shared import volumes
 
 #: File suffixes of the four channels, in channel order (dataset.json channel 0..3), and of the mask.
 CHANNEL_SUFFIXES = ("t1", "t1ce", "t2", "flair")
@@ -20,22 +18,6 @@ GRADES = ("HGG", "LGG")
 #: BraTS 2018 values → consecutive labels (see dataset.yaml): 2 ED → 1, 1 NCR/NET → 2, 4 ET → 3.
 LABEL_MAP = {0: 0, 2: 1, 1: 2, 4: 3}
 LABEL_MEANING = "BraTS 2018's 0 background, 1 NCR/NET, 2 ED, 4 ET; value 3 is not used in BraTS 2018"
-
-
-def load_shared(module: str) -> ModuleType:
-    """Load ``datasets/acdc/<module>.py`` (code shared by several adapters; dataset folders are not packages)."""
-    name = f"segarena_datasets.acdc_{module}"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "acdc" / f"{module}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
-    return sys.modules[name]
-
-
-volumes = load_shared("volumes")
 
 
 def modality_file(folder: Path, case: str, suffix: str) -> Path:

@@ -7,13 +7,10 @@ is the reference in ``labelsTr/``; every other rater's masks of the same cases g
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -24,30 +21,15 @@ from harness.common.images import Geometry, LabelMap, ScalarImage, write_image
 from harness.common.records import CaseRecord, ConversionEvent
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.errors import ConfigError, InputDataError
+from segarena_datasets.cine7t import con_file
+from segarena_datasets.shared import dicom_stack, polygon
 
-HERE = Path(__file__).resolve().parent
 LV, MYO, RV = 1, 2, 3
 MYOCARDIUM_DENSITY_G_PER_ML = 1.05
 SLICE_ORDERS = ("auto", "acquisition", "reversed", "phase_encoding")
 #: The better slice order must beat the other by this fraction of its blood-pool contrast to count as detected.
 DECISIVE_MARGIN = 0.1
 _RATER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _load(name: str, path: Path) -> ModuleType:  # helper modules live beside the adapters, not in a package
-    full_name = f"segarena_datasets.{name}"
-    if full_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(full_name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[full_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[full_name]
-
-
-polygon = _load("_contours.polygon", HERE.parent / "_contours" / "polygon.py")
-dicom_stack = _load("_contours.dicom_stack", HERE.parent / "_contours" / "dicom_stack.py")
-con_file = _load("cine7t.con_file", HERE / "con_file.py")
 
 
 @dataclass

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +16,6 @@ from harness.errors import InputDataError
 
 DEFAULT_SUBJECTS = 16
 BASE_SEED = 20261122
-
-
-def _phantom_module():  # the generator lives beside this file
-    name = "segarena_datasets.demo_cine_phantom"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("phantom.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 class Adapter(DatasetAdapter):
@@ -49,7 +36,8 @@ class Adapter(DatasetAdapter):
             have = [(r["subject"], int(r["seed"])) for r in rows]
             if have == wanted and all(int(r["n_frames"]) == n_frames and r.get("domain") == domain for r in rows):
                 return
-        make_phantom = _phantom_module().make_phantom
+        from segarena_datasets.demo_cine.phantom import make_phantom  # scipy only when generating
+
         rows = []
         for subject, subject_seed in wanted:
             phantom = make_phantom(subject_seed, n_frames, domain)

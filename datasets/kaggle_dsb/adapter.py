@@ -9,12 +9,10 @@ each change is a row of the conversion log.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import re
 import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,28 +23,14 @@ from harness.common.records import CaseRecord, ConversionEvent
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.datasets.card import DatasetCard
 from harness.errors import ConfigError, InputDataError
+from segarena_datasets.kaggle_dsb import dicom_reader
+from segarena_datasets.kaggle_dsb import grid as grid_mod
+from segarena_datasets.kaggle_dsb import stacks as stacks_mod
+from segarena_datasets.kaggle_dsb import truth as truth_mod
 
 SETS = ("train", "validate", "test")
 OPTIONS = {"max_size_px": 256, "rot90_copy": False}
 META_KEYS = ("age_years", "sex", "field_strength_t", "vendor", "model")
-
-
-def _sibling(name: str) -> ModuleType:
-    """Load a helper module that lives beside this file (datasets are not a Python package)."""
-    module_name = f"segarena_datasets.kaggle_dsb_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(f"{name}.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
-
-
-dicom_reader = _sibling("dicom_reader")
-stacks_mod = _sibling("stacks")
-grid_mod = _sibling("grid")
-truth_mod = _sibling("truth")
 
 
 def _natural(name: str) -> tuple[int, str]:

@@ -25,8 +25,8 @@ from scipy import ndimage
 from harness.common.images import Geometry
 from harness.common.records import ConversionEvent
 
-if TYPE_CHECKING:  # loaded beside this module by the adapter
-    from stacks import Slice, Stack
+if TYPE_CHECKING:
+    from segarena_datasets.kaggle_dsb.stacks import Slice, Stack
 
 PARALLEL_COS = 0.999  # normals within ~2.6° are parallel (as cmr-seg-tl)
 

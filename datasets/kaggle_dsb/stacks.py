@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 from harness.common.records import ConversionEvent
 from harness.errors import InputDataError
 
-if TYPE_CHECKING:  # the reader module is loaded beside this one by the adapter
-    from dicom_reader import DicomImage
+if TYPE_CHECKING:
+    from segarena_datasets.kaggle_dsb.dicom_reader import DicomImage
 
 LOCATION_TOL_MM = 1.0  # slices closer than this are the same location
 TRIGGER_TOL_MS = 1e-3

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from harness.common.dataset import write_case_files
 from harness.common.images import LabelMap, ScalarImage
 from harness.common.records import CaseRecord
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.errors import InputDataError
+from segarena_datasets.shared import volumes
 
 IMAGE_FILE = "lgemri.nrrd"
 MASK_FILE = "laendo.nrrd"
 MASK_VALUES = {0: 0, 255: 1}  # LASC masks: 255 = LA cavity
-
-
-def load_shared(module: str) -> ModuleType:
-    """Load ``datasets/acdc/<module>.py`` (code shared by several adapters; dataset folders are not packages)."""
-    name = f"segarena_datasets.acdc_{module}"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "acdc" / f"{module}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
-    return sys.modules[name]
-
-
-volumes = load_shared("volumes")
 
 
 def case_id(folder_name: str) -> str:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
@@ -15,6 +12,7 @@ from harness.common.images import Geometry, LabelMap, ScalarImage
 from harness.common.records import ConversionEvent
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.errors import InputDataError
+from segarena_datasets.shared import cine, volumes
 
 #: M&Ms label codes are already the canonical cardiac map (formats.md §7).
 MNMS_LABELS = {0: 0, 1: 1, 2: 2, 3: 3}
@@ -24,23 +22,6 @@ KNOWN_COLUMNS = {CODE_COLUMN: "", "VendorName": "vendor_name", "Vendor": "vendor
                  "ED": "", "ES": ""}
 IMAGE_SUFFIX = "_sa.nii.gz"
 GT_SUFFIX = "_sa_gt.nii.gz"
-
-
-def load_shared(module: str) -> ModuleType:
-    """Load ``datasets/acdc/<module>.py`` (code shared by several adapters; dataset folders are not packages)."""
-    name = f"segarena_datasets.acdc_{module}"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "acdc" / f"{module}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
-    return sys.modules[name]
-
-
-volumes = load_shared("volumes")
-cine = load_shared("cine")
 
 
 def find_information_csv(raw: Path) -> Path:

@@ -6,12 +6,9 @@ while discovering, before any subject is converted; see README.md.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections import defaultdict
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -24,20 +21,7 @@ from harness.common.records import CaseRecord, ConversionEvent
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.datasets.card import DatasetCard
 from harness.errors import ConfigError, InputDataError
-
-
-def _load_sibling(module: str) -> ModuleType:
-    name = f"segarena_datasets.spine_slices_{module}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{module}.py"))
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
-    return sys.modules[name]
-
-
-label_files = _load_sibling("label_files")
+from segarena_datasets.spine_slices import label_files
 
 GROUP_BY = ("patient_id", "name_prefix")
 _DICOM_ERRORS = (InvalidDicomError, OSError, EOFError, ValueError, AttributeError, KeyError, TypeError,

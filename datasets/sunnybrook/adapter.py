@@ -5,12 +5,9 @@ See README.md for the rules (series choice, image linking, rasterisation, ED/ES)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -20,28 +17,13 @@ from harness.common.images import LabelMap, ScalarImage
 from harness.common.records import CaseRecord, ConversionEvent
 from harness.datasets.adapter import DatasetAdapter, RawSubject, SubjectResult
 from harness.errors import InputDataError
+from segarena_datasets.shared import dicom_stack, polygon
+from segarena_datasets.sunnybrook import contours as contour_text
+from segarena_datasets.sunnybrook import layout
 
-HERE = Path(__file__).resolve().parent
 SITE = "Sunnybrook Health Sciences Centre"
 MYOCARDIUM_DENSITY_G_PER_ML = 1.05
 LV, MYO = 1, 2
-
-
-def _load(name: str, path: Path) -> ModuleType:  # helper modules live beside the adapters, not in a package
-    full_name = f"segarena_datasets.{name}"
-    if full_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(full_name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[full_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[full_name]
-
-
-polygon = _load("_contours.polygon", HERE.parent / "_contours" / "polygon.py")
-dicom_stack = _load("_contours.dicom_stack", HERE.parent / "_contours" / "dicom_stack.py")
-layout = _load("sunnybrook.layout", HERE / "layout.py")
-contour_text = _load("sunnybrook.contours", HERE / "contours.py")
 
 
 def _relative(path: Path, raw: Path) -> str:
@@ -63,7 +45,7 @@ class _Image:
 
 
 def _fill(image: _Image, kind: str) -> np.ndarray:
-    """Union of the image's contours of one kind, by the rule of ``_contours/polygon.py``."""
+    """Union of the image's contours of one kind, by the rule of ``shared/polygon.py``."""
     shape = (image.header.rows, image.header.columns)
     mask = np.zeros(shape, dtype=bool)
     for _, points in image.contours.get(kind, []):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from harness.datasets.adapter import DatasetAdapter
 from harness.datasets.card import DatasetCard
+from harness.datasets.package import import_dataset_module
 from harness.errors import ConfigError, UnknownNameError
 from harness.settings import repo_root
 
@@ -47,17 +46,10 @@ class DatasetRegistry:
 
 
 def load_adapter(card: DatasetCard, options: dict[str, Any] | None = None) -> DatasetAdapter:
+    """The card's adapter, imported as ``segarena_datasets.<folder>.adapter`` (see harness/datasets/package.py)."""
     assert card.folder is not None
     path = card.folder / card.adapter
-    module_name = f"segarena_datasets.{card.name}"
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ConfigError(f"{path}: cannot load the adapter of dataset '{card.name}'")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+    module = import_dataset_module(card.folder.parent, f"{card.folder.name}/{card.adapter}")
     adapter_cls = getattr(module, "Adapter", None)
     if not (isinstance(adapter_cls, type) and issubclass(adapter_cls, DatasetAdapter)):
         raise ConfigError(f"{path}: defines no class `Adapter(DatasetAdapter)`")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import lzma
 import os
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +17,9 @@ from harness.common.dataset import read_csv
 from harness.datasets import DatasetRegistry, convert_dataset
 from harness.datasets.convert import ConversionSummary
 from harness.errors import ConfigError, InputDataError
+from segarena_datasets.kaggle_dsb import grid as grid_mod
+from segarena_datasets.kaggle_dsb import stacks as stacks_mod
+from segarena_datasets.kaggle_dsb import truth as truth_mod
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -205,11 +207,6 @@ def test_empty_raw_folder_says_what_layout_is_expected(tmp_path: Path) -> None:
         convert_dataset(DatasetRegistry().adapter("kaggle_dsb"), tmp_path, tmp_path / "out")
 
 
-def _stacks_module():
-    DatasetRegistry().adapter("kaggle_dsb")
-    return sys.modules["segarena_datasets.kaggle_dsb_stacks"]
-
-
 def _image(series: int, location: float, trigger: float, instance: int = 1, folder: str = "") -> SimpleNamespace:
     return SimpleNamespace(folder=folder or f"sax_{series}", series_number=series, sub_index=0, instance_number=instance,
                            acquisition_key=(series, 0, instance), slice_location_mm=location, trigger_time_ms=trigger,
@@ -218,7 +215,6 @@ def _image(series: int, location: float, trigger: float, instance: int = 1, fold
 
 
 def test_interleaved_acquisition_of_one_stack_is_not_split() -> None:
-    stacks_mod = _stacks_module()
     images = [_image(100 + i, loc, 20.0) for i, loc in enumerate([0, 20, 40, 60, 10, 30, 50])]
     stacks, _ = stacks_mod.build_stacks(images, "9")
     groups, events = stacks_mod.split_repeated_series(stacks, "9")
@@ -226,7 +222,7 @@ def test_interleaved_acquisition_of_one_stack_is_not_split() -> None:
 
 
 def test_a_repeat_with_another_spacing_is_split() -> None:
-    stacks_mod = _stacks_module()  # cmr-seg-tl's patient 437: series 5-11 and 12-22 over the same range
+    # cmr-seg-tl's patient 437: series 5-11 and 12-22 over the same range
     first = [_image(5 + i, 10.0 * i, 20.0) for i in range(7)]
     second = [_image(12 + i, 6.0 * i, 20.0) for i in range(11)]
     stacks, _ = stacks_mod.build_stacks(first + second, "437")
@@ -236,7 +232,6 @@ def test_a_repeat_with_another_spacing_is_split() -> None:
 
 
 def test_repeated_and_extra_frames_are_resolved_and_logged() -> None:
-    stacks_mod = _stacks_module()
     images = [_image(1, 0.0, t, instance=i + 1) for i, t in enumerate([20.0, 50.0, 80.0])]
     images.append(_image(1, 0.0, 50.0, instance=9))  # same TriggerTime, acquired later: replaces instance 2
     images += [_image(2, 10.0, t, instance=i + 1) for i, t in enumerate([20.0, 50.0, 80.0, 110.0])]
@@ -257,8 +252,6 @@ def _grid_stack(pixels: np.ndarray, x: np.ndarray, y: np.ndarray, spacing: float
 
 
 def test_flipped_slices_map_exactly_and_oblique_ones_by_interpolation() -> None:
-    DatasetRegistry().adapter("kaggle_dsb")
-    grid_mod = sys.modules["segarena_datasets.kaggle_dsb_grid"]
     x, y = np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
     content = np.arange(2 * 6 * 4, dtype=np.int16).reshape(2, 6, 4)
     reference = _grid_stack(content, x, y, 1.5)
@@ -287,8 +280,7 @@ def _refdata() -> Path:
 
 def test_real_truth_tables_are_read_completely() -> None:
     kaggle = _refdata()
-    DatasetRegistry().adapter("kaggle_dsb")
-    truth = sys.modules["segarena_datasets.kaggle_dsb_truth"].read_truth(kaggle / "truth")
+    truth = truth_mod.read_truth(kaggle / "truth")
     by_set: dict[str, list[str]] = {}
     for item in truth.values():
         by_set.setdefault(item.set, []).append(item.patient_id)
@@ -308,8 +300,6 @@ def _tsv(path: Path) -> list[dict[str, str]]:
 def test_grid_rule_reproduces_cmr_seg_tl_patient_dimensions() -> None:
     """Downscaling, spacing and the _rot90 choice of all 1149 real DSB series, from their DICOM sizes."""
     kaggle = _refdata()
-    DatasetRegistry().adapter("kaggle_dsb")
-    grid_mod = sys.modules["segarena_datasets.kaggle_dsb_grid"]
     dimensions = {row["pid"]: row for row in _tsv(kaggle / "patient_dimensions.tsv")}
     rot90 = {row["Id"].removesuffix("_rot90") for row in _tsv(kaggle / "confidence_by_patient.tsv.xz")
              if row["Id"].endswith("_rot90")}

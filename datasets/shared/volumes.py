@@ -6,8 +6,8 @@ images with their 3D geometry, checks that files share a voxel grid and maps
 raw label values to consecutive labels. Every problem is an
 :class:`~harness.errors.InputDataError` naming the file.
 
-The other adapters load this file by path with :func:`load_shared` copied
-into them (a dataset folder is not a package).
+Adapters import it as ``from segarena_datasets.shared import volumes``
+(see datasets/README.md).
 """
 
 from __future__ import annotations
