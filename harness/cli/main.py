@@ -28,17 +28,19 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks a
 @app.command()
 def run(
     benchmark: Annotated[Path, typer.Argument(help="the benchmark file (benchmark.yaml)")],
-    executor: Annotated[Optional[str], typer.Option(help="override the executor: local | docker | ray")] = None,  # noqa: UP045
+    executor: Annotated[Optional[str], typer.Option(help="override the executor: a registered kind (local, docker, "  # noqa: UP045
+                                                         "...; see `segarena list`)")] = None,
 ) -> None:
     """Run a whole benchmark: convert, split, train, predict, evaluate, report (resumes from the store)."""
     from harness.cli.progress import RichReporter
     from harness.errors import ConfigError
+    from harness.executors.kinds import EXECUTORS
     from harness.plan.check import check_benchmark
     from harness.runner import run_benchmark
 
-    if executor is not None and executor not in ("local", "docker", "ray"):
-        raise ConfigError(f"--executor: expected local, docker or ray, got '{executor}'")
     bench, datasets, methods = check_benchmark(benchmark)  # every problem of the file, before any job
+    if executor is not None and executor not in EXECUTORS:  # after the file: its plugins.executors are imported
+        raise ConfigError(f"--executor: {EXECUTORS.unknown_message(executor)}")
     with RichReporter(console) as reporter:
         summary = run_benchmark(bench, executor=executor, reporter=reporter, datasets=datasets, methods=methods)
     if not summary.executed and not summary.failed:
@@ -162,17 +164,30 @@ def convert(
 
 @app.command("list")
 def list_components() -> None:
-    """List the registered datasets and methods."""
+    """List every registered component: datasets, methods, executors, published importers, metrics,
+    conventions (an unavailable one with the reason)."""
     from harness.datasets import DatasetRegistry
+    from harness.executors.kinds import EXECUTORS
     from harness.methods import MethodRegistry
+    from harness.metrics.catalog import METRICS
+    from harness.metrics.conventions import CONVENTION_REGISTRY
+    from harness.published.importers import IMPORTERS
+    from harness.registry import Registry
 
     datasets, methods = DatasetRegistry(), MethodRegistry()
-    console.print("Datasets:")
-    for name in datasets.names():
-        console.print(f"  {name:<20} {datasets.card(name).title}", highlight=False)
-    console.print("Methods:")
-    for name in methods.names():
-        console.print(f"  {name:<20} {methods.card(name).title}", highlight=False)
+    sections: list[tuple[str, Registry[object], dict[str, str]]] = [
+        ("Datasets", datasets.registry, {n: datasets.card(n).title for n in datasets.names()}),  # type: ignore[list-item]
+        ("Methods", methods.registry, {n: methods.card(n).title for n in methods.names()}),  # type: ignore[list-item]
+        ("Executors", EXECUTORS, {}), ("Published importers", IMPORTERS, {}),  # type: ignore[list-item]
+        ("Metrics", METRICS, {}), ("Conventions", CONVENTION_REGISTRY, {}),  # type: ignore[list-item]
+    ]
+    for heading, registry, titles in sections:
+        console.print(f"{heading}:")
+        for name in registry.names():
+            text = titles.get(name) or registry.description(name)
+            reason = registry.reason(name)
+            console.print(f"  {name:<20} {text}" + (f" [yellow](unavailable: {reason})[/]" if reason else ""),
+                          highlight=False)
 
 
 def _register_optional() -> None:

@@ -58,7 +58,7 @@ def new(
 @method_app.command("verify")
 def verify(
     name: Annotated[str, typer.Argument(help="a registered method")],
-    executor: Annotated[str, typer.Option(help="local | docker")] = "local",
+    executor: Annotated[str, typer.Option(help="a registered executor kind: local | docker | ...")] = "local",
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, repeatable (e.g. -p epochs=1)")] = None,  # noqa: UP045
     subjects: Annotated[int, typer.Option(help="synthetic subjects (the last one is the test subject)", min=2)] = 3,
     frames: Annotated[int, typer.Option(help="frames per synthetic subject", min=1)] = 2,
@@ -66,18 +66,18 @@ def verify(
     methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045
 ) -> None:
     """Train and predict NAME on synthetic cases and check its outputs against the contract."""
-    from harness.config.models import DockerExecutor, LocalExecutor
     from harness.containers.verify import StepOutcome, synthetic_dataset, verify_method
-    from harness.executors import make_executor
+    from harness.executors import default_settings, make_executor
+    from harness.executors.kinds import EXECUTORS
     from harness.methods import MethodRegistry
     from harness.settings import cache_dir
 
-    if executor not in ("local", "docker"):
-        raise ConfigError(f"--executor: expected local or docker, got {executor!r}")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor: {EXECUTORS.unknown_message(executor)}")
     card = MethodRegistry(methods_dir or []).card(name)
     given = dict(parse_param(item, card) for item in param or [])
     params = card.resolve_params(given, "--param")
-    runner = make_executor(LocalExecutor() if executor == "local" else DockerExecutor())
+    runner = make_executor(default_settings(executor))
     console.print(f"Verifying {name} with the {executor} executor on synthetic cases "
                   f"({subjects} subjects x {frames} frames)", highlight=False)
     dataset = synthetic_dataset(cache_dir() / "verify", subjects, frames)

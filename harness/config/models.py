@@ -11,9 +11,21 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    GetPydanticSchema,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 
 from harness.config.errors import MODEL_PROBLEMS
+from harness.errors import ConfigError
 from harness.metrics.clinical import ClinicalSettings
 from harness.metrics.settings import MetricsSettings
 
@@ -151,12 +163,23 @@ class Factors(Strict):
     subsets: list[Subset] = Field(default_factory=lambda: [Subset(name="all")], min_length=1)
 
 
-class LocalExecutor(Strict):
+class ExecutorSettings(Strict):
+    """What the settings of every executor kind share: ``kind``, a registered executor (``segarena list``).
+
+    A kind subclasses this with ``kind: Literal["<name>"]`` and registers the model together with its
+    executor class (:mod:`harness.executors.kinds`); the ``executor`` section is validated by the model
+    registered for its ``kind``.
+    """
+
+    kind: str
+
+
+class LocalExecutor(ExecutorSettings):
     kind: Literal["local"] = "local"
     threads: int | None = Field(None, ge=1, description="torch threads per job (default: all cores)")
 
 
-class DockerExecutor(Strict):
+class DockerExecutor(ExecutorSettings):
     kind: Literal["docker"] = "docker"
     gpus: int | list[str] = Field(0, description="a GPU count or a list of device ids")
     memory_gb: float | None = Field(None, gt=0)
@@ -166,13 +189,39 @@ class DockerExecutor(Strict):
                              description="uid:gid the methods run as; default the harness's own (1000:1000 under root)")
 
 
-class RayExecutor(Strict):
+class RayExecutor(ExecutorSettings):
     kind: Literal["ray"] = "ray"
     address: str | None = Field(None, description="ray cluster address; default: a local cluster")
     gpus_per_job: float = Field(0, ge=0)
 
 
-Executor = Annotated[LocalExecutor | DockerExecutor | RayExecutor, Field(discriminator="kind")]
+#: A Python import path (``package.module``) of an outside plugin module.
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+
+def _registered_executor(value: Any, handler: ValidatorFunctionWrapHandler) -> ExecutorSettings:
+    """Validate ``executor`` with the settings model registered for its ``kind``."""
+    from harness.executors.kinds import EXECUTORS  # the registry of kinds; imported when a file is validated
+
+    if isinstance(value, ExecutorSettings):
+        return value
+    if not isinstance(value, dict) or "kind" not in value:
+        raise ValueError(f"expected a mapping with `kind`: one of {', '.join(EXECUTORS.names())}")
+    if not isinstance(value["kind"], str) or value["kind"] not in EXECUTORS:
+        raise ValueError(EXECUTORS.unknown_message(str(value["kind"])))
+    return EXECUTORS.get(value["kind"]).settings.model_validate(value)
+
+
+def _executor_json_schema(_core: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    from harness.executors.kinds import EXECUTORS
+
+    kinds = [handler(EXECUTORS.get(name).settings.__pydantic_core_schema__) for name in EXECUTORS.names()]
+    return {"oneOf": kinds, "discriminator": {"propertyName": "kind"}, "title": "Executor"}
+
+
+#: The ``executor`` section: the settings of a registered executor kind, chosen by ``kind``.
+Executor = Annotated[ExecutorSettings, WrapValidator(_registered_executor),
+                     GetPydanticSchema(get_pydantic_json_schema=_executor_json_schema)]
 
 
 class PublishedEntry(Strict):
@@ -199,10 +248,13 @@ class ReportSettings(Strict):
 
 
 class Plugins(Strict):
-    """Extra folders holding dataset or method folders (outside plugins), relative to the benchmark file."""
+    """Outside plugins: folders holding dataset or method folders (relative to the benchmark file), and
+    importable modules that register executor kinds (see harness/README.md, "Plug points")."""
 
     datasets: list[Path] = Field(default_factory=list)
     methods: list[Path] = Field(default_factory=list)
+    executors: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(
+        default_factory=list, description="import paths of modules that register executor kinds when imported")
 
 
 class Benchmark(Strict):
@@ -219,6 +271,20 @@ class Benchmark(Strict):
     published: list[PublishedEntry] = Field(default_factory=list)
     plugins: Plugins = Field(default_factory=Plugins)
     run_dir: Path | None = Field(None, description="run folder (store, logs, predictions); default runs/<name>")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _import_executor_plugins(cls, data: Any) -> Any:
+        """Outside executor kinds register when their module is imported: before ``executor`` is validated."""
+        modules = data.get("plugins", {}).get("executors", []) if isinstance(data, dict) else []
+        if isinstance(modules, list) and all(isinstance(m, str) and re.fullmatch(MODULE_PATTERN, m) for m in modules):
+            from harness.registry import import_plugins
+
+            try:
+                import_plugins(modules, "plugins.executors")
+            except ConfigError as err:
+                raise ValueError(str(err)) from err
+        return data
 
     def base_regime(self, base: BaseJob) -> str | None:
         """The regime of a fine-tuning base job (its own, or the first non-finetune regime)."""

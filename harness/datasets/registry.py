@@ -1,8 +1,7 @@
-"""Find dataset cards and load their adapters."""
+"""Find dataset cards and load their adapters (built on :class:`harness.registry.Registry`)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,36 +9,26 @@ from typing import Any
 from harness.datasets.adapter import DatasetAdapter
 from harness.datasets.card import DatasetCard
 from harness.datasets.package import import_dataset_module
-from harness.errors import ConfigError, UnknownNameError
+from harness.errors import ConfigError
+from harness.registry import Registry, did_you_mean, discover_cards
 from harness.settings import repo_root
 
-
-def did_you_mean(name: str, available: Iterable[str], kind: str) -> UnknownNameError:
-    names = sorted(available)
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    return UnknownNameError(f"unknown {kind} '{name}'.{hint} Available: {', '.join(names) or '(none)'}")
+__all__ = ["DatasetRegistry", "did_you_mean", "load_adapter"]
 
 
 class DatasetRegistry:
-    """Cards found under ``datasets/`` of the repository plus any extra folders."""
+    """Cards found under ``datasets/`` of the repository plus any extra folders (``plugins.datasets``)."""
 
     def __init__(self, folders: Iterable[Path] = ()) -> None:
-        self.cards: dict[str, DatasetCard] = {}
-        for folder in [repo_root() / "datasets", *folders]:
-            for card_path in sorted(folder.glob("*/dataset.yaml")):
-                card = DatasetCard.load(card_path)
-                if card.name in self.cards and self.cards[card.name].folder != card.folder:
-                    raise ConfigError(f"{card_path}: dataset name '{card.name}' is already registered")
-                self.cards[card.name] = card
+        self.registry: Registry[DatasetCard] = discover_cards(
+            [repo_root() / "datasets", *folders], "dataset.yaml", DatasetCard.load, "dataset")
+        self.cards: dict[str, DatasetCard] = {name: self.registry.get(name) for name in self.registry.names()}
 
     def names(self) -> list[str]:
-        return sorted(self.cards)
+        return self.registry.names()
 
     def card(self, name: str) -> DatasetCard:
-        if name not in self.cards:
-            raise did_you_mean(name, self.cards, "dataset")
-        return self.cards[name]
+        return self.registry.get(name)
 
     def adapter(self, name: str, options: dict[str, Any] | None = None) -> DatasetAdapter:
         return load_adapter(self.card(name), options)

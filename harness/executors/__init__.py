@@ -1,34 +1,43 @@
-"""Executors: where a method's entry points run (``local``, ``docker``, ``ray``)."""
+"""Executors: where a method's entry points run (``local``, ``docker``; ``ray`` is registered, not built yet).
+
+Each kind is registered with its settings model in :mod:`harness.executors.kinds` (``EXECUTORS``).
+"""
 
 from __future__ import annotations
 
-from harness.config.models import DockerExecutor as DockerSettings
-from harness.config.models import LocalExecutor as LocalSettings
-from harness.config.models import RayExecutor as RaySettings
+from typing import TYPE_CHECKING, Any
+
+from harness.config.models import ExecutorSettings
 from harness.errors import ExecutorUnavailableError
 from harness.executors.base import Availability, Executor, Invocation, JobResult
-from harness.executors.local import LocalExecutor
+from harness.executors.kinds import EXECUTORS, ExecutorKind
 
-__all__ = ["Availability", "Executor", "Invocation", "JobResult", "LocalExecutor", "make_executor"]
+if TYPE_CHECKING:
+    from harness.executors.local import LocalExecutor
+
+__all__ = ["EXECUTORS", "Availability", "Executor", "ExecutorKind", "Invocation", "JobResult", "LocalExecutor",
+           "default_settings", "make_executor"]
 
 
-def make_executor(settings: LocalSettings | DockerSettings | RaySettings) -> Executor:
+def __getattr__(name: str) -> Any:
+    if name == "LocalExecutor":  # kept importable from here; loaded on first use
+        from harness.executors.local import LocalExecutor
+
+        return LocalExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def default_settings(kind: str) -> ExecutorSettings:
+    """The settings of executor ``kind`` with every default (``--executor KIND``); unknown: did-you-mean."""
+    return EXECUTORS.get(kind).settings.model_validate({"kind": kind})
+
+
+def make_executor(settings: ExecutorSettings) -> Executor:
     """Build the configured executor, or fail saying what is missing."""
-    executor: Executor
-    if isinstance(settings, LocalSettings):
-        executor = LocalExecutor(settings.threads)
-    elif isinstance(settings, DockerSettings):
-        from harness.executors.docker import DockerExecutor
-
-        executor = DockerExecutor(settings)
-    else:
-        from harness.executors.unavailable import PlannedExecutor
-
-        executor = PlannedExecutor(
-            settings.kind,
-            f"the '{settings.kind}' executor is not available in this version of SegArena yet "
-            f"(tracked in the project's issues); use `--executor local`",
-        )
+    kind = EXECUTORS.get(settings.kind)
+    if (reason := EXECUTORS.reason(settings.kind)) is not None:
+        raise ExecutorUnavailableError(reason)
+    executor = kind.create(settings)
     availability = executor.availability()
     if not availability.available:
         raise ExecutorUnavailableError(availability.missing)

@@ -21,6 +21,7 @@ from harness.containers.engine import NVIDIA_HINT, connect, engine_version
 from harness.containers.images import LABEL_JOB, LABEL_METHOD, build_command, find_image, image_reference
 from harness.errors import ConfigError, ExecutorUnavailableError
 from harness.executors.base import CONTAINER_PATHS, WRITABLE_ROLES, Availability, Executor, Invocation, JobResult, tail
+from harness.executors.kinds import ExecutorKind
 from harness.executors.processes import CONTAINER_TOKEN_LABEL, new_token, register_job, unregister_job
 
 #: The container user when the harness itself runs as root (methods never run as root).
@@ -293,3 +294,7 @@ def _flags(options: dict[str, Any]) -> str:
     parts += [f"-v {host}:{spec['bind']}:{spec['mode']}" for host, spec in options["volumes"].items()]
     parts += [f"-e {name}={value}" for name, value in sorted(options["environment"].items()) if name.startswith("SEGARENA_")]
     return " ".join(parts)
+
+
+#: Registered as "docker" in harness.executors.kinds.
+KIND = ExecutorKind(DockerSettings, DockerExecutor)

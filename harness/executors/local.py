@@ -20,8 +20,10 @@ import time
 from pathlib import Path
 from typing import IO
 
+from harness.config.models import LocalExecutor as LocalSettings
 from harness.executors.base import Availability, Executor, Invocation, JobResult, failure_reason
 from harness.executors.isolation import PrivateView, make_private_view, private_view_root
+from harness.executors.kinds import ExecutorKind
 from harness.executors.processes import JOB_TOKEN_ENV, end_job_processes, new_token, register_job, unregister_job
 from harness.settings import cache_dir, python_executable
 
@@ -129,3 +131,11 @@ def _copy_stream(stream: IO[bytes], log_file: IO[bytes]) -> None:
         log_file.write(chunk)
         log_file.flush()
     stream.close()
+
+
+def _create(settings: LocalSettings) -> LocalExecutor:
+    return LocalExecutor(settings.threads)
+
+
+#: Registered as "local" in harness.executors.kinds.
+KIND = ExecutorKind(LocalSettings, _create)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from harness.config.models import RayExecutor as RaySettings
 from harness.executors.base import Availability, Executor, Invocation, JobResult
+from harness.executors.kinds import EXECUTORS, ExecutorKind
 
 
 class PlannedExecutor(Executor):
@@ -15,3 +17,11 @@ class PlannedExecutor(Executor):
 
     def run(self, invocation: Invocation) -> JobResult:  # pragma: no cover - guarded by availability()
         raise RuntimeError(self._missing)
+
+
+def _planned(settings: RaySettings) -> PlannedExecutor:
+    return PlannedExecutor(settings.kind, EXECUTORS.reason(settings.kind) or f"'{settings.kind}' is not built yet")
+
+
+#: Registered as "ray" in harness.executors.kinds (with the reason it is unavailable): its settings validate.
+RAY_KIND = ExecutorKind(RaySettings, _planned)

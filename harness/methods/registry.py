@@ -1,30 +1,25 @@
-"""Find method cards under ``methods/`` (and extra folders)."""
+"""Find method cards under ``methods/`` (and extra folders), built on :class:`harness.registry.Registry`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.datasets.registry import did_you_mean
-from harness.errors import ConfigError
 from harness.methods.card import MethodCard
+from harness.registry import Registry, discover_cards
 from harness.settings import repo_root
 
 
 class MethodRegistry:
+    """Cards found under ``methods/`` of the repository plus any extra folders (``plugins.methods``)."""
+
     def __init__(self, folders: Iterable[Path] = ()) -> None:
-        self.cards: dict[str, MethodCard] = {}
-        for folder in [repo_root() / "methods", *folders]:
-            for card_path in sorted(folder.glob("*/method.yaml")):
-                card = MethodCard.load(card_path)
-                if card.name in self.cards and self.cards[card.name].folder != card.folder:
-                    raise ConfigError(f"{card_path}: method name '{card.name}' is already registered")
-                self.cards[card.name] = card
+        self.registry: Registry[MethodCard] = discover_cards(
+            [repo_root() / "methods", *folders], "method.yaml", MethodCard.load, "method")
+        self.cards: dict[str, MethodCard] = {name: self.registry.get(name) for name in self.registry.names()}
 
     def names(self) -> list[str]:
-        return sorted(self.cards)
+        return self.registry.names()
 
     def card(self, name: str) -> MethodCard:
-        if name not in self.cards:
-            raise did_you_mean(name, self.cards, "method")
-        return self.cards[name]
+        return self.registry.get(name)

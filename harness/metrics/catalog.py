@@ -8,11 +8,11 @@ what ``metrics.names`` in benchmark.yaml selects. Units are in the names
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Literal
 
 from harness.errors import UnknownNameError
+from harness.registry import Registry
 
 MetricKind = Literal["overlap", "surface", "volume"]
 
@@ -50,15 +50,19 @@ METRIC_NAMES: tuple[str, ...] = tuple(METRIC_INFO)
 SURFACE_METRICS: frozenset[str] = frozenset(n for n, i in METRIC_INFO.items() if i.kind == "surface")
 
 
+#: The metric names as a registry (did-you-mean, ``segarena list``), in catalogue order.
+METRICS: Registry[MetricInfo] = Registry("metric", listing="Valid metrics", ordered=True)
+for _info in _INFOS:
+    METRICS.add(_info.name, _info, description=_info.definition)
+
+
 def unknown_metric_message(name: str) -> str:
     """The "did you mean" message for an unknown metric name."""
-    close = difflib.get_close_matches(name, METRIC_NAMES, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown metric {name!r}.{hint} Valid metrics: {', '.join(METRIC_NAMES)}"
+    return METRICS.unknown_message(name)
 
 
 def check_metric_name(name: str) -> str:
     """Return ``name`` if it is a known metric, else raise :class:`UnknownNameError` listing the valid ones."""
-    if name not in METRIC_INFO:
+    if name not in METRICS:
         raise UnknownNameError(unknown_metric_message(name))
     return name

@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from harness.registry import Registry
+
 ConventionName = Literal["segarena", "medpy", "monai", "deepmind"]
 CONVENTION_NAMES: tuple[ConventionName, ...] = ("segarena", "medpy", "monai", "deepmind")
 
@@ -109,6 +111,15 @@ _DEEPMIND = Convention(
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (_SEGARENA, _MEDPY, _MONAI, _DEEPMIND)}
 
 
+#: The conventions as a registry (did-you-mean, ``segarena list``).
+CONVENTION_REGISTRY: Registry[Convention] = Registry("convention", ordered=True)
+for _convention in CONVENTIONS.values():
+    CONVENTION_REGISTRY.add(_convention.name, _convention, description=(
+        f"surface {_convention.surface}, hd95 {_convention.hd95_pooling}, weighting {_convention.weighting}"
+        + (", float32 distances" if _convention.float32 else "")))
+
+
 def get_convention(name: str) -> Convention:
-    """The convention called ``name``; KeyError for an unknown one (settings validation catches it first)."""
-    return CONVENTIONS[name]
+    """The convention called ``name``; :class:`UnknownNameError` with did-you-mean for an unknown one
+    (settings validation catches it first)."""
+    return CONVENTION_REGISTRY.get(name)

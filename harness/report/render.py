@@ -48,9 +48,9 @@ def _published(bench: Benchmark) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     sections: list[dict[str, Any]] = []
     tables = []
     for entry in bench.published:
-        from harness.published import ef_error_table, load_cmr_seg_tl_kaggle
+        from harness.published import ef_error_table, import_published
 
-        results = load_cmr_seg_tl_kaggle(entry.path)
+        results = import_published(entry.kind, entry.path)
         table = ef_error_table(results, bench.clinical)
         tables.append(table)
         sections.append({

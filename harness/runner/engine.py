@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.config.models import Benchmark, DockerExecutor, LocalExecutor, RayExecutor
+from harness.config.models import Benchmark, ExecutorSettings
 from harness.datasets.cache import is_entry_intact
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
-from harness.executors import make_executor
+from harness.executors import default_settings, make_executor
 from harness.executors.base import Executor
 from harness.executors.processes import RUNNING_DIR, end_orphaned_jobs
 from harness.methods.registry import MethodRegistry
@@ -71,10 +71,11 @@ class RunSummary:
         return not self.failed
 
 
-def _executor_settings(bench: Benchmark, override: str | None) -> LocalExecutor | DockerExecutor | RayExecutor:
+def _executor_settings(bench: Benchmark, override: str | None) -> ExecutorSettings:
+    """The benchmark's executor settings, or a registered kind's defaults for ``--executor KIND``."""
     if override is None or override == bench.executor.kind:
         return bench.executor
-    return {"local": LocalExecutor, "docker": DockerExecutor, "ray": RayExecutor}[override]()
+    return default_settings(override)
 
 
 def _outputs_exist(output: dict[str, Any]) -> bool:
@@ -93,7 +94,7 @@ def _outputs_exist(output: dict[str, Any]) -> bool:
 class _LazyExecutor:
     """Builds the executor on first use, so a fully cached run needs no engine."""
 
-    def __init__(self, settings: LocalExecutor | DockerExecutor | RayExecutor) -> None:
+    def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
         self._executor: Executor | None = None
 
