@@ -99,8 +99,11 @@ def score_case(
     if reference is None:
         return CaseScore(files.case, [], None, prediction)
     scored = {name: values for name, values in structures.items() if annotated is None or name in annotated}
-    rows = [MetricRow(label=name, metric=metric, value=math.nan, status="not_annotated")
-            for name in sorted(set(structures) - set(scored)) for metric in settings.names]  # never silently dropped
+    rows = [
+        MetricRow(label=name, metric=metric, value=math.nan, status="not_annotated")
+        for name in sorted(set(structures) - set(scored))
+        for metric in settings.names
+    ]  # never silently dropped
     if not scored:
         return CaseScore(files.case, rows, reference, prediction, reason or None)
     spacing_mm = reference.geometry.array_spacing_mm

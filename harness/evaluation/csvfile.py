@@ -84,7 +84,11 @@ def write_results(out_csv: Path, results: Mapping[str, list[MetricRow]], predict
             except OSError:
                 continue
             log.error("%s; the results are in %s", failure, fallback)
-            raise InputDataError(f"{failure}; the {len(results)} scored case(s) are kept in {fallback}: "
-                                 "move that file where you want it, or free space and run again") from err
-        raise InputDataError(f"{failure}, nor a fallback next to {prediction_dir} or in the temporary folder; "
-                             "free space or give a writable path and run again") from err
+            raise InputDataError(
+                f"{failure}; the {len(results)} scored case(s) are kept in {fallback}: "
+                "move that file where you want it, or free space and run again"
+            ) from err
+        raise InputDataError(
+            f"{failure}, nor a fallback next to {prediction_dir} or in the temporary folder; "
+            "free space or give a writable path and run again"
+        ) from err

@@ -113,8 +113,9 @@ def evaluate_folders(
         context = multiprocessing.get_context("spawn")  # no fork of a parent that may hold threads (torch, rich)
         from harness.executors.processes import die_with_parent  # workers die with a kill -9'd harness
 
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                                 initializer=die_with_parent) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)), mp_context=context, initializer=die_with_parent
+        ) as pool:
             pending: set[Future[CaseResult]] = {pool.submit(evaluate_case_files, *job) for job in jobs}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)

@@ -26,8 +26,9 @@ def compute_volumes_ml(label: LabelMap | None, structures: dict[str, list[int]],
     return {name: float(np.isin(label.array, values).sum()) * voxel_ml for name, values in structures.items()}
 
 
-def volume_rows(record: CaseRecord, structures: dict[str, list[int]], predicted_ml: dict[str, float],
-                reference_ml: dict[str, float]) -> list[dict[str, object]]:
+def volume_rows(
+    record: CaseRecord, structures: dict[str, list[int]], predicted_ml: dict[str, float], reference_ml: dict[str, float]
+) -> list[dict[str, object]]:
     """One row per cine structure (LV, MYO, RV) of the case: ``subject, frame, phase, structure, volume_*_ml``."""
     return [{"subject": record.subject, "frame": record.frame if record.frame is not None else 0,
              "phase": record.phase, "structure": clinical_name,
@@ -54,7 +55,9 @@ def subject_truth_table(dataset: CommonDataset) -> pd.DataFrame | None:
     return table.reset_index(drop=True)
 
 
-def read_volume_table(path: Path, cases: list[CaseRecord], structures: dict[str, list[int]]) -> tuple[dict[str, dict[str, float]], list[str]]:
+def read_volume_table(
+    path: Path, cases: list[CaseRecord], structures: dict[str, list[int]]
+) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Read a volume-output method's ``volumes.csv`` (``case`` + one column per structure, ml).
 
     Returns the volumes by case and the problems found (each naming the case or the column).

@@ -77,9 +77,11 @@ def load_metric_modules(modules: Sequence[str]) -> tuple[str, ...]:
         except ImportError as err:
             if err.name is None or not module_name.startswith(err.name):
                 raise  # the module exists but one of its own imports failed: show that error
-            raise UnknownNameError(f"metrics.extra: cannot import metric module {module_name!r} ({err})."
-                                   f"{_suggest_module(module_name)} Give a dotted module name importable "
-                                   "from the Python path (e.g. a package next to benchmark.yaml)") from err
+            raise UnknownNameError(
+                f"metrics.extra: cannot import metric module {module_name!r} ({err})."
+                f"{_suggest_module(module_name)} Give a dotted module name importable "
+                "from the Python path (e.g. a package next to benchmark.yaml)"
+            ) from err
         names += [n for n in _register_module(module_name, getattr(module, "METRICS", None)) if n not in names]
     return tuple(names)
 
@@ -96,8 +98,10 @@ def unknown_metric_message(name: str) -> str:
     """The "did you mean" message for an unknown metric name."""
     close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return (f"unknown metric {name!r}.{hint} Valid metrics: {', '.join(_REGISTRY)} "
-            "(an outside metric needs its module in metrics.extra)")
+    return (
+        f"unknown metric {name!r}.{hint} Valid metrics: {', '.join(_REGISTRY)} "
+        "(an outside metric needs its module in metrics.extra)"
+    )
 
 
 def check_metric_name(name: str) -> str:

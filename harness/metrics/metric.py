@@ -78,6 +78,7 @@ class Metric:
         """How ``convention`` defines this metric (the convention-independent definition if it says nothing)."""
         return self.conventions.get(convention, self.definition)
 
+
 # Rule tables shared by several metrics (the defaults; see harness.metrics.policy and docs/metrics.md).
 SIMILARITY_RULES: Mapping[CaseKind, Rule] = {
     "both_empty": "best", "reference_empty": "compute", "prediction_empty": "compute", "missing_prediction": "worst",

@@ -23,8 +23,13 @@ def _counts_formula(name: str) -> Callable[[CaseMeasures], float]:
     return formula
 
 
-def _score(name: str, definition: str, formula: str, computable: frozenset[CaseKind],
-           rules: Mapping[CaseKind, Rule] | None = None) -> Metric:
+def _score(
+    name: str,
+    definition: str,
+    formula: str,
+    computable: frozenset[CaseKind],
+    rules: Mapping[CaseKind, Rule] | None = None,
+) -> Metric:
     return Metric(name, "overlap", "", True, definition, _counts_formula(formula), rules or SIMILARITY_RULES,
                   computable, best=1.0, worst=0.0)  # fmt: skip
 

@@ -59,7 +59,9 @@ def _nsd(m: CaseMeasures) -> float:
     return compute_nsd(m.distances, m.convention, m.nsd_tolerance_mm)
 
 
-def _distance(name: str, definition: str, reduce: Callable[[CaseMeasures], float], conventions: dict[str, str]) -> Metric:
+def _distance(
+    name: str, definition: str, reduce: Callable[[CaseMeasures], float], conventions: dict[str, str]
+) -> Metric:
     return Metric(name, "surface", "mm", False, definition, _on_distances(reduce), DISTANCE_RULES,
                   best=0.0, worst="diagonal", conventions=conventions)  # fmt: skip
 
