@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "evaluate_case": "harness.metrics.case",
     "score_missing_prediction": "harness.metrics.case",
     "score_unreadable_reference": "harness.metrics.case",
+    "BUILTIN_METRIC_NAMES": "harness.metrics.catalog",
     "METRIC_INFO": "harness.metrics.catalog",
     "METRIC_NAMES": "harness.metrics.catalog",
     "MetricInfo": "harness.metrics.catalog",
@@ -44,6 +45,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "BUILTIN_METRIC_NAMES",
     "CONVENTION_NAMES",
     "DEFAULT_EMPTY_POLICY",
     "FAILURE_STATUSES",

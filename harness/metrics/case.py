@@ -15,8 +15,8 @@ Statuses (the set is closed; see docs/metrics.md):
   ``missing_prediction`` rule gave the value (a failure, never a reward);
 * ``invalid_prediction``: as ``missing_prediction``, for a prediction file that
   exists but cannot be used (truncated, unreadable, not stored as integers, NaN,
-  other geometry; set by :mod:`harness.metrics.folder` and by the benchmark runner,
-  which also uses it for predictions failing the method contract's checks);
+  other geometry; set by :mod:`harness.evaluation.case`, which also uses it for
+  predictions failing the method contract's checks);
 * ``reference_unreadable``: the reference file of the case cannot be used. Not the
   method's fault: every value is NaN, so the case is in no ranking, but its rows stay;
 * ``undefined``: both masks non-empty but the formula divides by zero
