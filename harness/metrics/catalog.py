@@ -80,7 +80,7 @@ def load_metric_modules(modules: Sequence[str]) -> tuple[str, ...]:
             raise UnknownNameError(
                 f"metrics.extra: cannot import metric module {module_name!r} ({err})."
                 f"{_suggest_module(module_name)} Give a dotted module name importable "
-                "from the Python path (e.g. a package next to benchmark.yaml)"
+                "from the Python path (an installed package, or a folder on PYTHONPATH)"
             ) from err
         names += [n for n in _register_module(module_name, getattr(module, "METRICS", None)) if n not in names]
     return tuple(names)
