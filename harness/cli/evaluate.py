@@ -37,6 +37,15 @@ def _settings(convention: str, nsd_tolerance_mm: float) -> MetricsSettings:
     return MetricsSettings(convention=convention, nsd_tolerance_mm=nsd_tolerance_mm)  # type: ignore[arg-type]
 
 
+def _with_extra(settings: MetricsSettings, modules: list[str]) -> MetricsSettings:
+    """``settings`` also scoring the metrics of the outside ``modules`` (after the selected ones)."""
+    from harness.metrics.catalog import load_metric_modules
+
+    names = load_metric_modules(modules)  # UnknownNameError (a ConfigError) with a did-you-mean for a bad module
+    added = [n for n in names if n not in settings.names]
+    return settings.model_copy(update={"extra": [*settings.extra, *modules], "names": [*settings.names, *added]})
+
+
 def evaluate(
     reference: Annotated[Path, typer.Option("--reference", help="Folder of reference masks (.nii.gz, .nrrd, .mha).")],
     prediction: Annotated[Path, typer.Option("--prediction", help="Folder of predicted masks, same case names.")],
@@ -52,6 +61,10 @@ def evaluate(
     ] = "segarena",
     nsd_tolerance_mm: Annotated[float, typer.Option("--nsd-tolerance-mm", help="NSD tolerance in mm.")] = 2.0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Cases scored in parallel (processes).")] = 1,
+    metrics_extra: Annotated[
+        list[str] | None,
+        typer.Option("--metrics-extra", help="An outside metric module (dotted name) holding METRICS; repeat."),
+    ] = None,
 ) -> None:
     """Score every reference case against its prediction (missing ones score as failures) and write a long CSV.
 
@@ -61,10 +74,14 @@ def evaluate(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from harness.metrics.folder import check_csv_writable, evaluate_folders, list_masks
+    from harness.evaluation.csvfile import check_csv_writable
+    from harness.evaluation.files import list_masks
+    from harness.evaluation.folder import evaluate_folders
 
     structures = _structures(dataset_json, labels)
     settings = _settings(convention, nsd_tolerance_mm)
+    if metrics_extra:
+        settings = _with_extra(settings, metrics_extra)
     check_csv_writable(out, "--out")  # before anything is computed
     console = Console(stderr=True)
     n_cases = len(list_masks(reference, "reference"))

@@ -240,7 +240,7 @@ class ReportSettings(Strict):
     @field_validator("rank_by")
     @classmethod
     def _known_metric(cls, name: str) -> str:
-        from harness.metrics.catalog import METRIC_INFO, unknown_metric_message
+        from harness.metrics.catalog import METRIC_INFO, unknown_metric_message  # with metrics.extra's, loaded first
 
         if name not in METRIC_INFO:
             raise ValueError(unknown_metric_message(name))

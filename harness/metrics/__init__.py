@@ -1,9 +1,10 @@
 """The evaluator: overlap, surface-distance and volume metrics per case and structure.
 
-Pure functions on label maps plus spacing (they never read files), except
-:func:`evaluate_folders`, which reads two folders of masks and writes a CSV.
-Conventions (segarena, medpy, monai, deepmind) and the empty-mask policy are
-explained in docs/metrics.md.
+Pure functions on label maps plus spacing; they never read files (harness.evaluation
+does). One :class:`Metric` object per metric (:mod:`harness.metrics.definitions`), found
+by name in the catalogue (:mod:`harness.metrics.catalog`), which outside modules named in
+``metrics.extra`` add to. Conventions (segarena, medpy, monai, deepmind) and the
+empty-mask policy are explained in docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ _EXPORTS: dict[str, str] = {
     "evaluate_case": "harness.metrics.case",
     "score_missing_prediction": "harness.metrics.case",
     "score_unreadable_reference": "harness.metrics.case",
+    "BUILTIN_METRIC_NAMES": "harness.metrics.catalog",
     "METRIC_INFO": "harness.metrics.catalog",
     "METRIC_NAMES": "harness.metrics.catalog",
     "MetricInfo": "harness.metrics.catalog",
+    "get_metric": "harness.metrics.catalog",
+    "load_metric_modules": "harness.metrics.catalog",
+    "register_metric": "harness.metrics.catalog",
+    "CaseMeasures": "harness.metrics.metric",
+    "Metric": "harness.metrics.metric",
     "CONVENTION_NAMES": "harness.metrics.conventions",
     "Convention": "harness.metrics.conventions",
     "get_convention": "harness.metrics.conventions",
-    "FolderEvaluation": "harness.metrics.folder",
-    "evaluate_folders": "harness.metrics.folder",
     "DEFAULT_EMPTY_POLICY": "harness.metrics.policy",
     "EmptyRuleOverride": "harness.metrics.policy",
     "describe_policy": "harness.metrics.policy",
@@ -40,15 +45,17 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "BUILTIN_METRIC_NAMES",
     "CONVENTION_NAMES",
     "DEFAULT_EMPTY_POLICY",
     "FAILURE_STATUSES",
     "METRIC_INFO",
     "METRIC_NAMES",
     "STATUSES",
+    "CaseMeasures",
     "Convention",
     "EmptyRuleOverride",
-    "FolderEvaluation",
+    "Metric",
     "MetricInfo",
     "MetricRow",
     "MetricsSettings",
@@ -56,9 +63,11 @@ __all__ = [
     "compute_surface_distances",
     "describe_policy",
     "evaluate_case",
-    "evaluate_folders",
     "get_convention",
+    "get_metric",
+    "load_metric_modules",
     "parse_label_items",
+    "register_metric",
     "score_missing_prediction",
     "score_unreadable_reference",
     "structures_from_dataset_json",

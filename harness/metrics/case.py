@@ -15,8 +15,8 @@ Statuses (the set is closed; see docs/metrics.md):
   ``missing_prediction`` rule gave the value (a failure, never a reward);
 * ``invalid_prediction``: as ``missing_prediction``, for a prediction file that
   exists but cannot be used (truncated, unreadable, not stored as integers, NaN,
-  other geometry; set by :mod:`harness.metrics.folder` and by the benchmark runner,
-  which also uses it for predictions failing the method contract's checks);
+  other geometry; set by :mod:`harness.evaluation.case`, which also uses it for
+  predictions failing the method contract's checks);
 * ``reference_unreadable``: the reference file of the case cannot be used. Not the
   method's fault: every value is NaN, so the case is in no ranking, but its rows stay;
 * ``undefined``: both masks non-empty but the formula divides by zero
@@ -26,7 +26,7 @@ Statuses (the set is closed; see docs/metrics.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,18 +34,12 @@ from scipy import ndimage
 
 from harness.errors import ConfigError, InputDataError
 from harness.metrics import overlap
-from harness.metrics.catalog import SURFACE_METRICS
+from harness.metrics.catalog import get_metric, load_metric_modules
 from harness.metrics.conventions import Convention, get_convention
-from harness.metrics.policy import CaseKind, Rule, apply_rule, resolve_policy
+from harness.metrics.metric import CaseKind, CaseMeasures, Metric, Rule
+from harness.metrics.policy import apply_rule, resolve_policy
 from harness.metrics.settings import MetricsSettings
 from harness.metrics.surface import SurfaceDistances, compute_surface_distances_padded
-from harness.metrics.surface_metrics import (
-    compute_assd_mm,
-    compute_hd_mm,
-    compute_hd_percentile_mm,
-    compute_masd_mm,
-    compute_nsd,
-)
 
 STATUSES: tuple[str, ...] = (
     "ok", "both_empty", "reference_empty", "prediction_empty", "missing_prediction", "invalid_prediction",
@@ -153,35 +147,23 @@ def _case_kind(counts: overlap.ConfusionCounts) -> CaseKind | None:
     return "prediction_empty" if counts.n_prediction == 0 else None
 
 
-def _formula_values(
+def _measures(
     counts: overlap.ConfusionCounts,
     distances: SurfaceDistances | None,
     spacing: tuple[float, ...],
     convention: Convention,
-    nsd_tolerance_mm: float,
-) -> dict[str, Callable[[], float]]:
-    volume_ref = overlap.compute_volume_ml(counts.n_reference, spacing)
-    volume_pred = overlap.compute_volume_ml(counts.n_prediction, spacing)
+    settings: MetricsSettings,
+) -> CaseMeasures:
+    return CaseMeasures(counts, distances, spacing, convention, settings.nsd_tolerance_mm)
 
-    def surface(reduce: Callable[[SurfaceDistances], float]) -> Callable[[], float]:
-        return lambda: reduce(distances) if distances is not None else math.nan
 
-    return {
-        "dice": lambda: overlap.compute_dice(counts),
-        "iou": lambda: overlap.compute_iou(counts),
-        "precision": lambda: overlap.compute_precision(counts),
-        "recall": lambda: overlap.compute_recall(counts),
-        "specificity": lambda: overlap.compute_specificity(counts),
-        "hd_mm": surface(lambda d: compute_hd_mm(d, convention)),
-        "hd95_mm": surface(lambda d: compute_hd_percentile_mm(d, convention, 95.0)),
-        "assd_mm": surface(lambda d: compute_assd_mm(d, convention)),
-        "masd_mm": surface(lambda d: compute_masd_mm(d, convention)),
-        "nsd": surface(lambda d: compute_nsd(d, convention, nsd_tolerance_mm)),
-        "volume_ref_ml": lambda: volume_ref,
-        "volume_pred_ml": lambda: volume_pred,
-        "volume_abs_diff_ml": lambda: overlap.compute_volume_abs_diff_ml(volume_ref, volume_pred),
-        "volume_rel_diff": lambda: overlap.compute_volume_rel_diff(volume_ref, volume_pred),
-    }
+def selected_metrics(settings: MetricsSettings) -> list[Metric]:
+    """The metric objects of ``settings.names``, in order (outside modules of ``settings.extra`` imported first).
+
+    The import matters in a worker process started by ``spawn``, which has not read benchmark.yaml.
+    """
+    load_metric_modules(settings.extra)
+    return [get_metric(name) for name in settings.names]
 
 
 def compute_image_diagonal_mm(shape: Sequence[int], spacing_mm: Sequence[float]) -> float:
@@ -192,19 +174,19 @@ def compute_image_diagonal_mm(shape: Sequence[int], spacing_mm: Sequence[float])
 def _rows_for_kind(
     name: str,
     kind: CaseKind,
-    formulas: Mapping[str, Callable[[], float]],
+    measures: CaseMeasures,
+    metrics: Sequence[Metric],
     table: Mapping[str, Mapping[CaseKind, Rule]],
-    settings: MetricsSettings,
     diagonal_mm: float,
     status: str | None = None,
     reason: str = "",
 ) -> list[MetricRow]:
     rows = []
-    for metric in settings.names:
-        rule = table[metric][kind]
-        computed = formulas[metric]() if rule == "compute" else math.nan
-        value = apply_rule(metric, kind, rule, computed, diagonal_mm)
-        rows.append(MetricRow(label=name, metric=metric, value=value, status=status or kind, reason=reason))
+    for metric in metrics:
+        rule = table[metric.name][kind]
+        computed = metric.formula(measures) if rule == "compute" else math.nan
+        value = apply_rule(metric.name, kind, rule, computed, diagonal_mm)
+        rows.append(MetricRow(label=name, metric=metric.name, value=value, status=status or kind, reason=reason))
     return rows
 
 
@@ -223,15 +205,16 @@ def score_missing_prediction(
     settings = settings or MetricsSettings()
     reference = _as_label_map(reference, "reference")
     spacing = _check_spacing(spacing_mm, reference.ndim)
-    table = resolve_policy(settings.empty_policy)
+    metrics = selected_metrics(settings)
+    table = resolve_policy(settings.empty_policy, settings.names)
     diagonal = compute_image_diagonal_mm(reference.shape, spacing)
     convention = get_convention(settings.convention)
     rows: list[MetricRow] = []
     for name, values in _check_structures(structures).items():
         n_reference = int(np.count_nonzero(_mask(reference, values)))
         counts = overlap.ConfusionCounts(tp=0, fp=0, fn=n_reference, tn=reference.size - n_reference)
-        formulas = _formula_values(counts, None, spacing, convention, settings.nsd_tolerance_mm)
-        rows += _rows_for_kind(name, "missing_prediction", formulas, table, settings, diagonal, status, reason)
+        measures = _measures(counts, None, spacing, convention, settings)
+        rows += _rows_for_kind(name, "missing_prediction", measures, metrics, table, diagonal, status, reason)
     return rows
 
 
@@ -244,6 +227,7 @@ def score_unreadable_reference(
     mean and ranking), but the rows stay so that the report shows the case.
     """
     settings = settings or MetricsSettings()
+    load_metric_modules(settings.extra)
     return [
         MetricRow(label=name, metric=metric, value=math.nan, status="reference_unreadable", reason=reason)
         for name in _check_structures(structures)
@@ -276,10 +260,11 @@ def evaluate_case(
         raise InputDataError(f"reference shape {reference.shape} and prediction shape {prediction.shape} differ")
     spacing = _check_spacing(spacing_mm, reference.ndim)
     checked = _check_structures(structures)
-    table = resolve_policy(settings.empty_policy)
+    metrics = selected_metrics(settings)
+    table = resolve_policy(settings.empty_policy, settings.names)
     convention = get_convention(settings.convention)
     diagonal = compute_image_diagonal_mm(reference.shape, spacing)
-    wants_surface = any(m in SURFACE_METRICS for m in settings.names)
+    surface_metrics = [m.name for m in metrics if m.uses_surface_distances]
 
     max_label = max(v for values in checked.values() for v in values)
     ref_boxes = find_label_boxes(reference, max_label)
@@ -289,24 +274,24 @@ def evaluate_case(
         box = _union_box([ref_boxes[v - 1] for v in values] + [pred_boxes[v - 1] for v in values])
         if box is None:
             counts = overlap.ConfusionCounts(tp=0, fp=0, fn=0, tn=reference.size)
-            formulas = _formula_values(counts, None, spacing, convention, settings.nsd_tolerance_mm)
-            rows += _rows_for_kind(name, "both_empty", formulas, table, settings, diagonal)
+            measures = _measures(counts, None, spacing, convention, settings)
+            rows += _rows_for_kind(name, "both_empty", measures, metrics, table, diagonal)
             continue
         ref_mask = np.pad(_mask(reference[box], values), 1)  # a background margin: see harness.metrics.surface
         pred_mask = np.pad(_mask(prediction[box], values), 1)
         counts = overlap.count_confusion(ref_mask, pred_mask, n_voxels=reference.size)
         kind = _case_kind(counts)
-        needs_distances = wants_surface and (
-            kind is None or any(table[m][kind] == "compute" for m in settings.names if m in SURFACE_METRICS)
+        needs_distances = bool(surface_metrics) and (
+            kind is None or any(table[m][kind] == "compute" for m in surface_metrics)
         )
         distances = (
             compute_surface_distances_padded(ref_mask, pred_mask, spacing, convention) if needs_distances else None
         )
-        formulas = _formula_values(counts, distances, spacing, convention, settings.nsd_tolerance_mm)
+        measures = _measures(counts, distances, spacing, convention, settings)
         if kind is not None:
-            rows += _rows_for_kind(name, kind, formulas, table, settings, diagonal)
+            rows += _rows_for_kind(name, kind, measures, metrics, table, diagonal)
             continue
-        for metric in settings.names:
-            value = float(formulas[metric]())
-            rows.append(MetricRow(name, metric, value, "undefined" if math.isnan(value) else "ok"))
+        for metric in metrics:
+            value = float(metric.formula(measures))
+            rows.append(MetricRow(name, metric.name, value, "undefined" if math.isnan(value) else "ok"))
     return rows

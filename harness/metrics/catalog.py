@@ -1,68 +1,128 @@
-"""The metric catalogue: every metric name the evaluator knows, its unit and its direction.
+"""The metric catalogue: every :class:`~harness.metrics.metric.Metric` by name, built-in and outside ones.
 
-A name is what a :class:`~harness.metrics.MetricRow` carries in ``metric`` and
-what ``metrics.names`` in benchmark.yaml selects. Units are in the names
-(``_mm``, ``_ml``); names without a unit are fractions in [0, 1] (or, for
-``volume_rel_diff``, a signed fraction of the reference volume).
+The built-in metrics live in :mod:`harness.metrics.definitions` (one module per family,
+each a ``METRICS`` tuple); an outside module adds metrics the same way and is named in
+``metrics.extra`` of benchmark.yaml (see docs/metrics.md). Unknown names fail with a
+did-you-mean and the list of valid ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Iterator, Mapping, Sequence
 
 from harness.errors import UnknownNameError
+from harness.metrics.definitions import overlap as _overlap
+from harness.metrics.definitions import surface as _surface
+from harness.metrics.definitions import volume as _volume
+from harness.metrics.metric import Metric
 from harness.registry import Registry
 
-MetricKind = Literal["overlap", "surface", "volume"]
+MetricInfo = Metric  # the former name of the catalogue's entries
+
+#: Every known metric, built-ins first, then outside ones in the order their modules were loaded
+#: (did-you-mean and ``segarena list`` come from the generic registry).
+METRICS: Registry[Metric] = Registry("metric", listing="Valid metrics", ordered=True)
+_REGISTRY: dict[str, Metric] = {}  # the same, as plain objects (read on every row: no loader indirection)
+_SOURCES: dict[str, str] = {}  # metric name -> the module it came from
 
 
-@dataclass(frozen=True)
-class MetricInfo:
-    """What a report needs to print and rank one metric."""
+def register_metric(metric: Metric, source: str = "") -> Metric:
+    """Add ``metric`` to the catalogue; the same object again is a no-op, another one with its name an error."""
+    known = _REGISTRY.get(metric.name)
+    if known is not None and known != metric:
+        raise UnknownNameError(f"metric {metric.name!r} from {source or 'an outside module'} is already defined by "
+                               f"{_SOURCES.get(metric.name) or 'the harness'}; give it another name")  # fmt: skip
+    if known is None:
+        METRICS.add(metric.name, metric, description=metric.definition)
+    _REGISTRY[metric.name] = metric
+    _SOURCES.setdefault(metric.name, source)
+    return metric
 
-    name: str
-    kind: MetricKind
-    unit: str  # "" for fractions
-    higher_is_better: bool | None  # None: not a score (a volume)
-    definition: str  # one line, convention-independent
+
+def _register_module(module_name: str, metrics: object) -> tuple[str, ...]:
+    if not isinstance(metrics, Sequence) or not metrics or not all(isinstance(m, Metric) for m in metrics):
+        raise UnknownNameError(f"metric module {module_name!r} holds no METRICS tuple of Metric objects; "
+                               "define METRICS = (Metric(...), ...) in it (see docs/metrics.md)")  # fmt: skip
+    return tuple(register_metric(m, module_name).name for m in metrics)
 
 
-_INFOS: tuple[MetricInfo, ...] = (
-    MetricInfo("dice", "overlap", "", True, "2|R∩P| / (|R| + |P|)"),
-    MetricInfo("iou", "overlap", "", True, "|R∩P| / |R∪P|"),
-    MetricInfo("precision", "overlap", "", True, "|R∩P| / |P|"),
-    MetricInfo("recall", "overlap", "", True, "|R∩P| / |R|"),
-    MetricInfo("specificity", "overlap", "", True, "|¬R∩¬P| / |¬R|"),
-    MetricInfo("hd_mm", "surface", "mm", False, "max of both directed surface distances"),
-    MetricInfo("hd95_mm", "surface", "mm", False, "95th percentile of the surface distances (pooling per convention)"),
-    MetricInfo("assd_mm", "surface", "mm", False, "mean of all surface distances of both directions, pooled"),
-    MetricInfo("masd_mm", "surface", "mm", False, "mean of the two directed mean surface distances"),
-    MetricInfo("nsd", "surface", "", True, "share of both surfaces within the tolerance of the other"),
-    MetricInfo("volume_ref_ml", "volume", "ml", None, "reference voxel count × voxel volume"),
-    MetricInfo("volume_pred_ml", "volume", "ml", None, "predicted voxel count × voxel volume"),
-    MetricInfo("volume_abs_diff_ml", "volume", "ml", False, "|V_pred − V_ref|"),
-    MetricInfo("volume_rel_diff", "volume", "", None, "(V_pred − V_ref) / V_ref, signed (over-segmentation > 0)"),
+BUILTIN_METRIC_NAMES: tuple[str, ...] = tuple(
+    name for family in (_overlap, _surface, _volume) for name in _register_module(family.__name__, family.METRICS)
 )
-
-METRIC_INFO: dict[str, MetricInfo] = {info.name: info for info in _INFOS}
-METRIC_NAMES: tuple[str, ...] = tuple(METRIC_INFO)
-SURFACE_METRICS: frozenset[str] = frozenset(n for n, i in METRIC_INFO.items() if i.kind == "surface")
+METRIC_NAMES = BUILTIN_METRIC_NAMES  # the default of metrics.names, in row order
 
 
-#: The metric names as a registry (did-you-mean, ``segarena list``), in catalogue order.
-METRICS: Registry[MetricInfo] = Registry("metric", listing="Valid metrics", ordered=True)
-for _info in _INFOS:
-    METRICS.add(_info.name, _info, description=_info.definition)
+def _suggest_module(name: str) -> str:
+    """A " Did you mean ...?" naming a module next to the deepest importable parent of ``name``, or ""."""
+    parts = name.split(".")
+    for depth in range(len(parts) - 1, -1, -1):
+        parent = ".".join(parts[:depth])
+        try:
+            paths = importlib.import_module(parent).__path__ if parent else None
+        except (ImportError, AttributeError):
+            continue
+        siblings = [m.name for m in pkgutil.iter_modules(paths)]
+        close = difflib.get_close_matches(parts[depth], siblings, n=1)
+        return f" Did you mean {'.'.join([*parts[:depth], close[0]])!r}?" if close else ""
+    return ""
+
+
+def load_metric_modules(modules: Sequence[str]) -> tuple[str, ...]:
+    """Import outside metric modules (dotted names), register their ``METRICS``; their metric names, in order.
+
+    :class:`UnknownNameError` names a module that cannot be imported (with a did-you-mean)
+    or that holds no ``METRICS``. Importing a module again registers nothing new.
+    """
+    names: list[str] = []
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            if err.name is None or not module_name.startswith(err.name):
+                raise  # the module exists but one of its own imports failed: show that error
+            raise UnknownNameError(
+                f"metrics.extra: cannot import metric module {module_name!r} ({err})."
+                f"{_suggest_module(module_name)} Give a dotted module name importable "
+                "from the Python path (an installed package, or a folder on PYTHONPATH)"
+            ) from err
+        names += [n for n in _register_module(module_name, getattr(module, "METRICS", None)) if n not in names]
+    return tuple(names)
+
+
+def get_metric(name: str) -> Metric:
+    """The metric called ``name``; :class:`UnknownNameError` with a did-you-mean for an unknown one."""
+    metric = _REGISTRY.get(name)
+    if metric is None:
+        raise UnknownNameError(unknown_metric_message(name))
+    return metric
 
 
 def unknown_metric_message(name: str) -> str:
     """The "did you mean" message for an unknown metric name."""
-    return METRICS.unknown_message(name)
+    return METRICS.unknown_message(name) + " (an outside metric needs its module in metrics.extra)"
 
 
 def check_metric_name(name: str) -> str:
     """Return ``name`` if it is a known metric, else raise :class:`UnknownNameError` listing the valid ones."""
-    if name not in METRICS:
-        raise UnknownNameError(unknown_metric_message(name))
+    get_metric(name)
     return name
+
+
+class _MetricView(Mapping[str, Metric]):
+    """Every registered metric by name, in registration order (built-ins first), read live."""
+
+    def __getitem__(self, name: str) -> Metric:
+        return _REGISTRY[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(_REGISTRY))
+
+    def __len__(self) -> int:
+        return len(_REGISTRY)
+
+
+METRIC_INFO: Mapping[str, Metric] = _MetricView()
+SURFACE_METRICS: frozenset[str] = frozenset(n for n in BUILTIN_METRIC_NAMES if _REGISTRY[n].uses_surface_distances)

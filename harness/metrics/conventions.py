@@ -21,12 +21,13 @@ surface metrics differ in four choices, each a field of :class:`Convention`:
   distances to float32 (which also decides ties at the NSD tolerance) as MONAI does.
 
 ASSD is the mean over the pooled distances of both directions (area-weighted
-under ``"area"``); MASD the mean of the two directed means.
+under ``"area"``); MASD the mean of the two directed means. How each convention defines
+each metric, in words, is in the metric's definition (:mod:`harness.metrics.definitions`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from harness.registry import Registry
@@ -44,27 +45,14 @@ class Convention:
     hd95_pooling: Literal["pooled", "max_directed"]
     weighting: Literal["count", "area"]
     float32: bool
-    descriptions: dict[str, str] = field(default_factory=dict)
-
-    def describe(self, metric: str) -> str | None:
-        """How this convention defines ``metric``, or None when it is the catalogue's definition."""
-        return self.descriptions.get(metric)
 
 
-_VOXEL = "border voxels (mask XOR erosion with the face-connected cross), voxel-centre distances"
 _SEGARENA = Convention(
     name="segarena",
     surface="voxel",
     hd95_pooling="max_directed",
     weighting="count",
     float32=False,
-    descriptions={
-        "hd_mm": f"max directed distance between {_VOXEL}",
-        "hd95_mm": "max of the two directed 95th percentiles (linear interpolation), " + _VOXEL,
-        "assd_mm": "mean of the pooled distances of both directions, " + _VOXEL,
-        "masd_mm": "mean of the two directed mean distances, " + _VOXEL,
-        "nsd": "share of border voxels of both masks within the tolerance of the other border",
-    },
 )
 _MEDPY = Convention(
     name="medpy",
@@ -72,13 +60,6 @@ _MEDPY = Convention(
     hd95_pooling="pooled",
     weighting="count",
     float32=False,
-    descriptions={
-        "hd_mm": "medpy.metric.binary.hd (connectivity=1)",
-        "hd95_mm": "medpy.metric.binary.hd95: 95th percentile of the pooled distances of both directions",
-        "assd_mm": "medpy.metric.binary.assd: mean of the pooled distances",
-        "masd_mm": "mean of medpy.metric.binary.asd in both directions",
-        "nsd": "not in medpy: share of medpy border voxels within the tolerance (as MONAI)",
-    },
 )
 _MONAI = Convention(
     name="monai",
@@ -86,13 +67,6 @@ _MONAI = Convention(
     hd95_pooling="max_directed",
     weighting="count",
     float32=True,
-    descriptions={
-        "hd_mm": "monai.metrics.compute_hausdorff_distance",
-        "hd95_mm": "monai.metrics.compute_hausdorff_distance(percentile=95): max of the directed percentiles",
-        "assd_mm": "monai.metrics.compute_average_surface_distance(symmetric=True)",
-        "masd_mm": "mean of monai.metrics.compute_average_surface_distance(symmetric=False) in both directions",
-        "nsd": "monai.metrics.compute_surface_dice (use_subvoxels=False)",
-    },
 )
 _DEEPMIND = Convention(
     name="deepmind",
@@ -100,13 +74,6 @@ _DEEPMIND = Convention(
     hd95_pooling="max_directed",
     weighting="area",
     float32=False,
-    descriptions={
-        "hd_mm": "surface_distance.compute_robust_hausdorff(percent=100) on surfels",
-        "hd95_mm": "surface_distance.compute_robust_hausdorff(percent=95): area-weighted, max of directions",
-        "assd_mm": "area-weighted mean of the pooled surfel distances of both directions",
-        "masd_mm": "mean of the two values of surface_distance.compute_average_surface_distance",
-        "nsd": "surface_distance.compute_surface_dice_at_tolerance",
-    },
 )
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (_SEGARENA, _MEDPY, _MONAI, _DEEPMIND)}
 

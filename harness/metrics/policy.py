@@ -28,73 +28,24 @@ docs/metrics.md for the table and the reasons.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.metrics.catalog import METRIC_INFO
-from harness.metrics.conventions import get_convention
+from harness.metrics.catalog import BUILTIN_METRIC_NAMES, get_metric
+from harness.metrics.metric import CASE_KINDS, CaseKind, Rule, RuleWord
 
 if TYPE_CHECKING:
     from harness.metrics.settings import MetricsSettings
 
-CaseKind = Literal["both_empty", "reference_empty", "prediction_empty", "missing_prediction"]
-CASE_KINDS: tuple[CaseKind, ...] = ("both_empty", "reference_empty", "prediction_empty", "missing_prediction")
-RuleWord = Literal["compute", "best", "worst", "exclude"]
-Rule = float | RuleWord
+__all__ = ["CASE_KINDS", "DEFAULT_EMPTY_POLICY", "CaseKind", "EmptyRuleOverride", "Rule", "RuleWord",
+           "apply_rule", "check_rule", "describe_policy", "describe_rule", "resolve_policy"]  # fmt: skip
 
-_SCORE: dict[str, float | str] = {"best": 1.0, "worst": 0.0}
-_DISTANCE: dict[str, float | str] = {"best": 0.0, "worst": "diagonal"}
-_DIFFERENCE: dict[str, float | str] = {"best": 0.0}
-# best/worst value per metric; "diagonal" is the image diagonal in mm, known per case.
-_BOUNDS: dict[str, Mapping[str, float | str]] = {
-    "dice": _SCORE, "iou": _SCORE, "precision": _SCORE, "recall": _SCORE, "specificity": _SCORE, "nsd": _SCORE,
-    "hd_mm": _DISTANCE, "hd95_mm": _DISTANCE, "assd_mm": _DISTANCE, "masd_mm": _DISTANCE,
-    "volume_ref_ml": {}, "volume_pred_ml": {}, "volume_abs_diff_ml": _DIFFERENCE, "volume_rel_diff": _DIFFERENCE,
-}  # fmt: skip
-_ALL_EMPTY: frozenset[CaseKind] = frozenset({"both_empty", "reference_empty", "prediction_empty"})
-# The case kinds in which the metric's formula gives a finite value.
-_COMPUTABLE: dict[str, frozenset[CaseKind]] = {
-    "dice": frozenset({"reference_empty", "prediction_empty"}),
-    "iou": frozenset({"reference_empty", "prediction_empty"}),
-    "precision": frozenset({"reference_empty"}),
-    "recall": frozenset({"prediction_empty"}),
-    "specificity": _ALL_EMPTY,
-    "nsd": frozenset({"reference_empty", "prediction_empty"}),
-    "hd_mm": frozenset(), "hd95_mm": frozenset(), "assd_mm": frozenset(), "masd_mm": frozenset(),
-    "volume_ref_ml": _ALL_EMPTY | {"missing_prediction"},
-    "volume_pred_ml": _ALL_EMPTY,
-    "volume_abs_diff_ml": _ALL_EMPTY,
-    "volume_rel_diff": frozenset({"prediction_empty"}),
-}  # fmt: skip
-
-_DISTANCE_RULES: dict[CaseKind, Rule] = {
-    "both_empty": "best", "reference_empty": "worst", "prediction_empty": "worst", "missing_prediction": "worst",
-}  # fmt: skip
-_SIMILARITY_RULES: dict[CaseKind, Rule] = {
-    "both_empty": "best", "reference_empty": "compute", "prediction_empty": "compute", "missing_prediction": "worst",
-}  # fmt: skip
+# Each metric's default rules are in its definition (harness.metrics.definitions); this is their table.
 DEFAULT_EMPTY_POLICY: dict[str, dict[CaseKind, Rule]] = {
-    "dice": _SIMILARITY_RULES,
-    "iou": _SIMILARITY_RULES,
-    "precision": {"both_empty": "exclude", "reference_empty": "compute", "prediction_empty": 0.0,
-                  "missing_prediction": "worst"},
-    "recall": {"both_empty": "exclude", "reference_empty": "exclude", "prediction_empty": "compute",
-               "missing_prediction": "worst"},
-    "specificity": {"both_empty": "compute", "reference_empty": "compute", "prediction_empty": "compute",
-                    "missing_prediction": "worst"},
-    "nsd": _SIMILARITY_RULES,
-    "hd_mm": _DISTANCE_RULES, "hd95_mm": _DISTANCE_RULES, "assd_mm": _DISTANCE_RULES, "masd_mm": _DISTANCE_RULES,
-    "volume_ref_ml": {"both_empty": "compute", "reference_empty": "compute", "prediction_empty": "compute",
-                      "missing_prediction": "compute"},
-    "volume_pred_ml": {"both_empty": "compute", "reference_empty": "compute", "prediction_empty": "compute",
-                       "missing_prediction": "exclude"},
-    "volume_abs_diff_ml": {"both_empty": "compute", "reference_empty": "compute", "prediction_empty": "compute",
-                           "missing_prediction": "exclude"},
-    "volume_rel_diff": {"both_empty": "best", "reference_empty": "exclude", "prediction_empty": "compute",
-                        "missing_prediction": "exclude"},
-}  # fmt: skip
+    name: dict(get_metric(name).empty_rules) for name in BUILTIN_METRIC_NAMES
+}
 
 
 class EmptyRuleOverride(BaseModel):
@@ -111,19 +62,25 @@ class EmptyRuleOverride(BaseModel):
 def check_rule(metric: str, case: CaseKind, rule: Rule) -> None:
     """Raise ValueError if ``rule`` cannot be applied to ``metric`` in ``case`` (e.g. "compute" for HD, one mask empty)."""
     if isinstance(rule, str):
-        if rule == "compute" and case not in _COMPUTABLE[metric]:
+        if rule == "compute" and case not in get_metric(metric).computable:
             raise ValueError(f"{metric}: 'compute' is undefined when {case.replace('_', ' ')}; "
                              "use best, worst, exclude or a number")  # fmt: skip
-        if rule in ("best", "worst") and rule not in _BOUNDS[metric]:
+        if rule in ("best", "worst") and get_metric(metric).bound(rule) is None:
             raise ValueError(f"{metric} has no {rule} value; use compute, exclude or a number")
     elif not isinstance(rule, int | float):
         raise ValueError(f"{metric}: rule {rule!r} is not compute, best, worst, exclude or a number")
 
 
-def resolve_policy(overrides: Mapping[str, EmptyRuleOverride]) -> dict[str, dict[CaseKind, Rule]]:
-    """The full rule table: the defaults with ``overrides`` applied, every rule checked."""
-    table = {metric: dict(rules) for metric, rules in DEFAULT_EMPTY_POLICY.items()}
+def resolve_policy(
+    overrides: Mapping[str, EmptyRuleOverride], names: Sequence[str] | None = None
+) -> dict[str, dict[CaseKind, Rule]]:
+    """The rule table of ``names`` (default: the built-in metrics) and of the overridden metrics.
+
+    Each metric's default rules with ``overrides`` applied, every rule checked.
+    """
+    table = {name: dict(get_metric(name).empty_rules) for name in (BUILTIN_METRIC_NAMES if names is None else names)}
     for metric, override in overrides.items():
+        table.setdefault(metric, dict(get_metric(metric).empty_rules))
         for case in CASE_KINDS:
             rule = getattr(override, case)
             if rule is not None:
@@ -139,7 +96,9 @@ def apply_rule(metric: str, case: CaseKind, rule: Rule, computed: float, diagona
     if rule == "exclude":
         return math.nan
     if rule in ("best", "worst"):
-        bound = _BOUNDS[metric][rule]
+        bound = get_metric(metric).bound(rule)
+        if bound is None:
+            raise ValueError(f"{metric} has no {rule} value; use compute, exclude or a number")
         return diagonal_mm if bound == "diagonal" else float(bound)
     return float(rule)
 
@@ -151,7 +110,9 @@ def describe_rule(metric: str, rule: Rule) -> str:
     if rule == "exclude":
         return "excluded"
     if rule in ("best", "worst"):
-        bound = _BOUNDS[metric][rule]
+        bound = get_metric(metric).bound(rule)
+        if bound is None:
+            return f"none ({rule})"
         shown = "image diagonal" if bound == "diagonal" else f"{float(bound):g}"
         return f"{shown} ({rule})"
     return f"{float(rule):g}"
@@ -163,17 +124,16 @@ def describe_policy(settings: MetricsSettings) -> list[dict[str, str | bool | No
     One dict per metric, keys ``metric, convention, unit, higher_is_better, definition, both_empty,
     reference_empty, prediction_empty, missing_prediction`` (and ``nsd_tolerance_mm`` on the NSD row).
     """
-    convention = get_convention(settings.convention)
-    table = resolve_policy(settings.empty_policy)
+    table = resolve_policy(settings.empty_policy, settings.names)
     rows: list[dict[str, str | bool | None]] = []
     for metric in settings.names:
-        info = METRIC_INFO[metric]
+        info = get_metric(metric)
         row: dict[str, str | bool | None] = {
             "metric": metric,
             "convention": settings.convention,
             "unit": info.unit,
             "higher_is_better": info.higher_is_better,
-            "definition": convention.describe(metric) or info.definition,
+            "definition": info.describe(settings.convention),
         }
         for case in CASE_KINDS:
             row[case] = describe_rule(metric, table[metric][case])

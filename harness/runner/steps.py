@@ -16,12 +16,13 @@ from harness.config.models import Benchmark
 from harness.datasets.cache import ensure_converted
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import InputDataError, JobFailedError
+from harness.evaluation.predictions import evaluate_predictions
+from harness.evaluation.volumes import read_volume_table, subject_truth_table
 from harness.executors.base import Executor, Invocation
 from harness.executors.processes import RUNNING_DIR
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import Job
 from harness.runner.contract import check_model_seal, check_predictions, seal_model, valid_prediction_cases
-from harness.runner.evaluation import evaluate_predictions, read_volume_table, subject_truth_table
 from harness.runner.views import link_file, make_images_view, make_training_view, select_training_cases
 from harness.settings import cache_dir
 from harness.splits import Splits, make_splits

@@ -12,9 +12,10 @@ from raw_kaggle_dsb import write_dataset
 from harness.common import CommonDataset, LabelMap, read_image, write_image
 from harness.common.dataset import read_csv, scored_cases
 from harness.datasets import DatasetRegistry, convert_dataset
+from harness.evaluation.predictions import evaluate_predictions
+from harness.evaluation.volumes import subject_truth_table
 from harness.metrics import MetricsSettings
 from harness.metrics.clinical import ClinicalSettings
-from harness.runner.evaluation import evaluate_predictions, subject_truth_table
 from harness.runner.steps import test_cases as select_test_cases
 
 

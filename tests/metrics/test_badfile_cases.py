@@ -19,8 +19,9 @@ from mask_io import make_labels, write_mask
 from harness.cli.main import main
 from harness.common import CaseRecord, DatasetWriter, Geometry, LabelMap, ScalarImage, read_label
 from harness.common.images import ImageFileError
-from harness.metrics import MetricsSettings, evaluate_case, evaluate_folders
-from harness.runner.evaluation import CaseTask, evaluate_one, evaluate_predictions
+from harness.evaluation.folder import evaluate_folders
+from harness.evaluation.predictions import CaseTask, evaluate_one, evaluate_predictions
+from harness.metrics import MetricsSettings, evaluate_case
 
 STRUCTURES = {"LV": [1], "MYO": [2], "RV": [3]}
 SETTINGS = MetricsSettings(names=["dice", "hd95_mm", "volume_pred_ml"])
@@ -163,7 +164,7 @@ def test_unwritable_out_fails_before_scoring(tmp_path: Path, monkeypatch: pytest
                                              capsys: pytest.CaptureFixture[str]) -> None:
     reference_dir, prediction_dir = _folders(tmp_path)
     (tmp_path / "a_file").write_text("")
-    import harness.metrics.folder as folder
+    import harness.evaluation.folder as folder
 
     scored: list[str] = []
     real = folder.evaluate_case_files
@@ -177,17 +178,17 @@ def test_unwritable_out_fails_before_scoring(tmp_path: Path, monkeypatch: pytest
 def test_failed_write_keeps_the_results_in_a_fallback_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     reference_dir, prediction_dir = _folders(tmp_path)
-    import harness.metrics.folder as folder
+    import harness.evaluation.csvfile as csvfile
 
     out = tmp_path / "out" / "m.csv"
-    real = folder._write_csv
+    real = csvfile._write_csv
 
     def disk_full(path: Path, results: object) -> int:
         if path == out:
             raise OSError(28, "No space left on device")
         return real(path, results)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(folder, "_write_csv", disk_full)
+    monkeypatch.setattr(csvfile, "_write_csv", disk_full)
     code, output = _run_cli(monkeypatch, capsys, *_cli_args(reference_dir, prediction_dir, out))
     fallback = prediction_dir.parent / "pred.segarena-metrics.csv"
     assert code == 2 and "No space left" in output and "Traceback" not in output

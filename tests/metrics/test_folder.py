@@ -12,8 +12,9 @@ import pytest
 from mask_io import make_labels
 
 from harness.errors import InputDataError
-from harness.metrics import METRIC_NAMES, MetricsSettings, evaluate_case, evaluate_folders
-from harness.metrics.folder import split_case_name
+from harness.evaluation.files import split_case_name
+from harness.evaluation.folder import evaluate_folders
+from harness.metrics import METRIC_NAMES, MetricsSettings, evaluate_case
 
 STRUCTURES = {"LV": [1], "MYO": [2], "RV": [3], "HEART": [1, 2]}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.common import CaseRecord, Geometry, LabelMap, write_image
+from harness.evaluation.predictions import CaseTask, evaluate_one
 from harness.metrics import MetricsSettings
-from harness.runner.evaluation import CaseTask, evaluate_one
 
 GEOMETRY = Geometry.identity((1.0, 1.0, 2.0))
 STRUCTURES = {"LV": [1], "MYO": [2]}
