@@ -16,10 +16,31 @@ Use :class:`DatasetWriter` to write one, :class:`CommonDataset` to read one and
 
 from __future__ import annotations
 
-from harness.common.dataset import CommonDataset, DatasetWriter
-from harness.common.images import Geometry, LabelMap, ScalarImage, read_image, read_label, write_image
-from harness.common.records import CaseRecord, ConversionEvent
-from harness.common.validate import Problem, validate_dataset
+from typing import TYPE_CHECKING
+
+from harness.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
+    from harness.common.dataset import CommonDataset, DatasetWriter
+    from harness.common.images import Geometry, LabelMap, ScalarImage, read_image, read_label, write_image
+    from harness.common.records import CaseRecord, ConversionEvent
+    from harness.common.validate import Problem, validate_dataset
+
+
+_EXPORTS: dict[str, str] = {
+    "CommonDataset": "harness.common.dataset",
+    "DatasetWriter": "harness.common.dataset",
+    "Geometry": "harness.common.images",
+    "LabelMap": "harness.common.images",
+    "ScalarImage": "harness.common.images",
+    "read_image": "harness.common.images",
+    "read_label": "harness.common.images",
+    "write_image": "harness.common.images",
+    "CaseRecord": "harness.common.records",
+    "ConversionEvent": "harness.common.records",
+    "Problem": "harness.common.validate",
+    "validate_dataset": "harness.common.validate",
+}
 
 __all__ = [
     "CaseRecord",
@@ -35,3 +56,5 @@ __all__ = [
     "validate_dataset",
     "write_image",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

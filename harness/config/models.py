@@ -26,7 +26,7 @@ from pydantic import (
 
 from harness.config.errors import MODEL_PROBLEMS
 from harness.errors import ConfigError
-from harness.metrics.clinical import ClinicalSettings
+from harness.metrics.clinical_settings import ClinicalSettings
 from harness.metrics.settings import MetricsSettings
 
 SCHEMA_VERSION = 1

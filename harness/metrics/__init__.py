@@ -9,8 +9,35 @@ empty-mask policy are explained in docs/metrics.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from harness.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
+    from harness.metrics.case import (
+        FAILURE_STATUSES,
+        STATUSES,
+        MetricRow,
+        evaluate_case,
+        score_missing_prediction,
+        score_unreadable_reference,
+    )
+    from harness.metrics.catalog import (
+        BUILTIN_METRIC_NAMES,
+        METRIC_INFO,
+        METRIC_NAMES,
+        MetricInfo,
+        get_metric,
+        load_metric_modules,
+        register_metric,
+    )
+    from harness.metrics.conventions import CONVENTION_NAMES, Convention, get_convention
+    from harness.metrics.metric import CaseMeasures, Metric
+    from harness.metrics.policy import DEFAULT_EMPTY_POLICY, EmptyRuleOverride, describe_policy
+    from harness.metrics.settings import MetricsSettings
+    from harness.metrics.structures import parse_label_items, structures_from_dataset_json, structures_from_labels
+    from harness.metrics.surface import SurfaceDistances, compute_surface_distances
+
 
 # Imported on first use (PEP 562), so `import harness.metrics.settings` or the CLI's start-up
 # does not pay for scipy and the readers.
@@ -75,14 +102,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'harness.metrics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

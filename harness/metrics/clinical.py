@@ -34,28 +34,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import ConfigError, InputDataError
+from harness.metrics.clinical_settings import MYOCARDIAL_DENSITY_G_PER_ML, ClinicalSettings
 
-MYOCARDIAL_DENSITY_G_PER_ML = 1.05
 VOLUME_ROW_COLUMNS = ("method", "subject", "frame", "phase", "structure", "volume_pred_ml", "volume_ref_ml")
 TRUTH_TABLE_COLUMNS = ("subject", "edv_ml", "esv_ml")
 STRUCTURES = ("lv", "myo", "rv")
 
 EfStatus = Literal["ok", "penalised_pred_undefined", "excluded_pred_undefined", "excluded_true_undefined"]
-
-
-class ClinicalSettings(BaseModel):
-    """The ``clinical:`` block of benchmark.yaml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    use_phase_labels: bool = True
-    frame_source: Literal["own", "reference", "prediction"] = "own"
-    ef_undefined: Literal["penalty", "exclude"] = "penalty"
-    ef_penalty_pct: float = Field(default=100.0, ge=0.0)
-    myocardial_density_g_per_ml: float = Field(default=MYOCARDIAL_DENSITY_G_PER_ML, gt=0.0)
 
 
 @dataclass(frozen=True)
