@@ -1,7 +1,7 @@
 """Per-subject cine indices: EDV, ESV, SV, EF, LV mass, RV volumes, and their errors.
 
 Pure functions on per-frame volumes (ml); they never read files. Rules, all
-declared here and pinned by ``tests/clinical``:
+declared here and pinned by ``tests/metrics/test_clinical_*.py``:
 
 * **ED / ES frames.** The dataset's own phase labels (``phase`` = ``ED`` / ``ES``
   on a case) win when present and :attr:`ClinicalSettings.use_phase_labels` is

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nnunet_check import assert_nnunet_integrity
-from raw_brats2018 import MODALITIES, BratsCase, add_bad_cases, write_brats2018
 
 from harness.common import CommonDataset, validate_dataset
 from harness.common.dataset import read_csv
 from harness.datasets import DatasetRegistry, convert_dataset
+from tests.support.nnunet_check import assert_nnunet_integrity
+from tests.support.raw_brats2018 import MODALITIES, BratsCase, add_bad_cases, write_brats2018
 
 # raw BraTS value → the common format's label
 EXPECTED_MAP = {0: 0, 1: 2, 2: 1, 4: 3}

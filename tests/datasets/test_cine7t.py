@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nnunet_check import assert_nnunet_integrity
-from raw_cine7t import (
+
+from harness.common import CommonDataset, read_label, validate_dataset
+from harness.datasets import DatasetRegistry, convert_dataset
+from harness.datasets.convert import ConversionSummary
+from harness.errors import ConfigError, InputDataError
+from tests.support.nnunet_check import assert_nnunet_integrity
+from tests.support.raw_cine7t import (
     BASE_POSITION_MM,
     COLUMN_DIRECTION,
     NORMAL,
@@ -22,11 +27,6 @@ from raw_cine7t import (
     write_dicom,
     write_volunteer,
 )
-
-from harness.common import CommonDataset, read_label, validate_dataset
-from harness.datasets import DatasetRegistry, convert_dataset
-from harness.datasets.convert import ConversionSummary
-from harness.errors import ConfigError, InputDataError
 
 BOB_GROW_PX = 0.4
 V01 = Volunteer()  # phase encoding ROW, .con in acquisition order: images and rule agree

@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from raw_kaggle_dsb import BROKEN, ExpectedSubject, write_dataset
 
 from harness.common import CommonDataset, read_image, validate_dataset
 from harness.common.dataset import read_csv
@@ -20,6 +19,7 @@ from harness.errors import ConfigError, InputDataError
 from segarena_datasets.kaggle_dsb import grid as grid_mod
 from segarena_datasets.kaggle_dsb import stacks as stacks_mod
 from segarena_datasets.kaggle_dsb import truth as truth_mod
+from tests.support.raw_kaggle_dsb import BROKEN, ExpectedSubject, write_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from raw_kaggle_dsb import write_dataset
 
 from harness.common import CommonDataset, LabelMap, read_image, write_image
 from harness.common.dataset import read_csv, scored_cases
@@ -17,6 +16,7 @@ from harness.evaluation.volumes import subject_truth_table
 from harness.metrics import MetricsSettings
 from harness.metrics.clinical import ClinicalSettings
 from harness.runner.steps import test_cases as select_test_cases
+from tests.support.raw_kaggle_dsb import write_dataset
 
 
 @pytest.fixture(scope="module")

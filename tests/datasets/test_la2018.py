@@ -7,12 +7,12 @@ from pathlib import Path
 import nrrd
 import numpy as np
 import pytest
-from nnunet_check import assert_nnunet_integrity
-from raw_la2018 import LaCase, add_bad_cases, write_la2018
 
 from harness.common import CommonDataset, validate_dataset
 from harness.common.dataset import read_csv
 from harness.datasets import DatasetRegistry, convert_dataset
+from tests.support.nnunet_check import assert_nnunet_integrity
+from tests.support.raw_la2018 import LaCase, add_bad_cases, write_la2018
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nnunet_check import assert_nnunet_integrity
-from raw_acdc import save_nifti
-from raw_mnms import MnmsSubject, add_bad_subjects, write_mnms
 
 from harness.common import CommonDataset, validate_dataset
 from harness.common.dataset import read_csv
 from harness.datasets import CARDIAC_LABELS, DatasetRegistry, convert_dataset
+from tests.support.nnunet_check import assert_nnunet_integrity
+from tests.support.raw_acdc import save_nifti
+from tests.support.raw_mnms import MnmsSubject, add_bad_subjects, write_mnms
 
 
 def _convert(raw: Path, out: Path, **options: object) -> CommonDataset:

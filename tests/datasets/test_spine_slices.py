@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nnunet_check import assert_nnunet_integrity
 from PIL import Image
-from raw_spine_slices import SpineSample, add_bad_samples, write_label, write_spine_slices
 
 from harness.common import CommonDataset, validate_dataset
 from harness.common.dataset import read_csv
 from harness.datasets import DatasetRegistry, convert_dataset
 from harness.errors import ConfigError, InputDataError
+from tests.support.nnunet_check import assert_nnunet_integrity
+from tests.support.raw_spine_slices import SpineSample, add_bad_samples, write_label, write_spine_slices
 
 LEARNT = {0: 0, 50: 1, 100: 2, 150: 3, 200: 4}  # ROI id → label
 
@@ -171,7 +171,7 @@ def test_grouping_by_name_prefix(tmp_path: Path) -> None:
 
 
 def test_missing_patient_id_falls_back_to_the_name_prefix(tmp_path: Path) -> None:
-    from raw_spine_slices import write_sample
+    from tests.support.raw_spine_slices import write_sample
 
     write_spine_slices(tmp_path / "raw")
     write_sample(tmp_path / "raw", "P004_L1", "", 21, ".png", drop=("PatientID",))

@@ -11,8 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from nnunet_check import assert_nnunet_integrity
-from raw_sunnybrook import (
+
+from harness.common import CommonDataset, validate_dataset
+from harness.datasets import DatasetRegistry, convert_dataset
+from harness.datasets.convert import ConversionSummary
+from tests.support.nnunet_check import assert_nnunet_integrity
+from tests.support.raw_sunnybrook import (
     BASE_POSITION_MM,
     COLUMN_DIRECTION,
     NORMAL,
@@ -26,10 +30,6 @@ from raw_sunnybrook import (
     write_challenge,
     write_final_data,
 )
-
-from harness.common import CommonDataset, validate_dataset
-from harness.datasets import DatasetRegistry, convert_dataset
-from harness.datasets.convert import ConversionSummary
 
 REPO = Path(__file__).resolve().parents[2]
 

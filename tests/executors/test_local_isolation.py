@@ -28,7 +28,7 @@ from harness.methods import MethodRegistry
 from harness.runner import run_benchmark
 from harness.runner.views import make_images_view, make_training_view
 from tests.conftest import TINY_DEMO
-from tests.executors.iso_support import FIXTURE_METHODS, hostile_lines, is_running, leftovers
+from tests.support.iso_support import FIXTURE_METHODS, hostile_lines, is_running, leftovers
 
 AS_ROOT = os.getuid() == 0  # root ignores the 0444 modes: then the hashes are what catch a write
 

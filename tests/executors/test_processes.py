@@ -23,7 +23,7 @@ from harness.executors.processes import (
     register_job,
 )
 from tests.conftest import TINY_DEMO
-from tests.executors.iso_support import is_running, leftovers
+from tests.support.iso_support import is_running, leftovers
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 

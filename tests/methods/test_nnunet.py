@@ -180,13 +180,9 @@ def test_predict_refuses_a_folder_that_is_not_an_nnunet_model(tmp_path: Path) ->
 
 
 def _load_cases_module():  # the method's code, imported from its folder (the harness itself never does this)
-    import importlib
+    from tests.support.method_code import import_method_module
 
-    sys.path.insert(0, str(METHOD))
-    try:
-        return importlib.import_module("segarena_nnunet.cases")
-    finally:
-        sys.path.remove(str(METHOD))
+    return import_method_module(METHOD, "segarena_nnunet.cases")
 
 
 def _case_set(tmp_path: Path, groups: dict[str, str]):

@@ -8,7 +8,6 @@ augmentation, class map, defaults) are imported from the method's package.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ import torch
 from harness.datasets import DatasetRegistry, convert_dataset
 from harness.methods.card import MethodCard
 from harness.settings import repo_root
+from tests.support.method_code import import_method_module
 
 METHOD_DIR = repo_root() / "methods" / "unet2d"
 MAIN = METHOD_DIR / "main.py"
@@ -117,12 +117,8 @@ def base(folders: SimpleNamespace) -> SimpleNamespace:
 @pytest.fixture(scope="module")
 def pkg() -> Iterator[SimpleNamespace]:
     """The method's own package, imported from methods/unet2d (pure pieces only)."""
-    sys.path.insert(0, str(METHOD_DIR))
-    try:
-        yield SimpleNamespace(**{name: importlib.import_module(f"unet2d.{name}")
-                                 for name in ("augment", "data", "errors", "losses", "params")})
-    finally:
-        sys.path.remove(str(METHOD_DIR))
+    yield SimpleNamespace(**{name: import_method_module(METHOD_DIR, f"unet2d.{name}")
+                             for name in ("augment", "data", "errors", "losses", "params")})
 
 
 def check_geometry(folders: SimpleNamespace, predictions: dict[str, np.ndarray], out: Path, values: set[int]) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from mask_io import make_labels, write_mask
+
+from tests.support.mask_io import make_labels, write_mask
 
 
 @pytest.fixture

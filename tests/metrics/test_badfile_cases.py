@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-from mask_io import make_labels, write_mask
 
 from harness.cli.main import main
 from harness.common import CaseRecord, DatasetWriter, Geometry, LabelMap, ScalarImage, read_label
@@ -22,6 +21,7 @@ from harness.common.images import ImageFileError
 from harness.evaluation.folder import evaluate_folders
 from harness.evaluation.predictions import CaseTask, evaluate_one, evaluate_predictions
 from harness.metrics import MetricsSettings, evaluate_case
+from tests.support.mask_io import make_labels, write_mask
 
 STRUCTURES = {"LV": [1], "MYO": [2], "RV": [3]}
 SETTINGS = MetricsSettings(names=["dice", "hd95_mm", "volume_pred_ml"])

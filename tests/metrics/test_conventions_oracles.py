@@ -9,10 +9,10 @@ import warnings
 
 import numpy as np
 import pytest
-from metrics_shapes import MaskPair, random_mask_pairs
 
 from harness.metrics import MetricsSettings, evaluate_case
 from harness.metrics.surface import compute_surface_distances
+from tests.support.metrics_shapes import MaskPair, random_mask_pairs
 
 PAIRS = random_mask_pairs(60)
 TOLERANCE_MM = 2.0

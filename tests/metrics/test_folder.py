@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mask_io import make_labels
 
 from harness.errors import InputDataError
 from harness.evaluation.files import split_case_name
 from harness.evaluation.folder import evaluate_folders
 from harness.metrics import METRIC_NAMES, MetricsSettings, evaluate_case
+from tests.support.mask_io import make_labels
 
 STRUCTURES = {"LV": [1], "MYO": [2], "RV": [3], "HEART": [1, 2]}
 
@@ -109,7 +109,7 @@ def test_process_pool_reports_a_bad_case(mask_folders, tmp_path: Path) -> None:
 
 
 def test_two_dimensional_masks(tmp_path: Path) -> None:
-    from mask_io import write_mask
+    from tests.support.mask_io import write_mask
 
     (tmp_path / "r").mkdir()
     (tmp_path / "p").mkdir()

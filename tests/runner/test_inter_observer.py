@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from harness.config import load_benchmark
 from harness.runner import run_benchmark
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
-from raw_cine7t import Volunteer, write_volunteer  # noqa: E402
+from tests.support.raw_cine7t import Volunteer, write_volunteer
 
 
 def test_second_rater_scored_against_the_reference(write_benchmark, tmp_path: Path) -> None:

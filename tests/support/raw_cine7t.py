@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.uid import generate_uid
-from raw_sunnybrook import circle_points, oracle_fill, write_mr_dicom
+
+from tests.support.raw_sunnybrook import circle_points, oracle_fill, write_mr_dicom
 
 ROW_DIRECTION = (1.0, 0.0, 0.0)
 COLUMN_DIRECTION = (0.0, 0.6, -0.8)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from raw_acdc import Cine, cine_phantom, save_nifti
+
+from tests.support.raw_acdc import Cine, cine_phantom, save_nifti
 
 CSV_NAME = "201014_M&Ms_Dataset_Information_-_opendataset.csv"
 COLUMNS = ["", "External code", "VendorName", "Vendor", "Centre", "ED", "ES", "Pathology", "Age", "Sex"]
