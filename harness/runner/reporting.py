@@ -42,8 +42,7 @@ def collect_report_inputs(plan: Plan, store: Store, outputs: dict[str, JobOutput
         if record is None:
             continue
         if record.status == "failed":
-            log = record.output.get("log") if record.output is not None else None
-            failures.append(Failure(job.name, job.kind, record.reason, str(log or record.log_path)))
+            failures.append(Failure(job.name, job.kind, record.reason, record.log_path))  # a failure stores no output
         if job.kind in ("train", "predict") and record.duration_s is not None:
             entry = entry_name(job.spec | {"method": job.spec["method_id"]})
             runtime.setdefault(entry, {"train": 0.0, "predict": 0.0})[job.kind] += float(record.duration_s)
