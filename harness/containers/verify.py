@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.common.dataset import CommonDataset
+from harness.contract.checks import Violation, check_predictions
+from harness.contract.views import make_images_view, make_training_view
 from harness.datasets.convert import convert_dataset
 from harness.datasets.registry import DatasetRegistry
 from harness.executors.base import Executor, Invocation, JobResult
 from harness.methods.card import MethodCard
-from harness.runner.contract import Violation, check_predictions
-from harness.runner.views import make_images_view, make_training_view
 
 
 @dataclass(frozen=True)

@@ -7,20 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.contract.mounts import CONTAINER_PATHS, ROLE_FLAGS, WRITABLE_ROLES
 from harness.methods.card import MethodCard
 
-#: Mount roles of the method contract (see containers/CONTRACT.md) and their in-container paths.
-CONTAINER_PATHS: dict[str, str] = {
-    "data": "/data/train",
-    "val": "/data/val",
-    "images": "/data/images",
-    "init": "/init",
-    "model": "/model",
-    "out": "/out",
-    "params": "/params.json",
-}
-#: Roles the method may write to; everything else is mounted read-only.
-WRITABLE_ROLES = ("out",)
+__all__ = ["CONTAINER_PATHS", "WRITABLE_ROLES", "Availability", "Executor", "Invocation", "JobResult",
+           "failure_reason", "last_error_line", "tail"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +29,8 @@ class Invocation:
 
     def arguments(self, paths: dict[str, str]) -> list[str]:
         """Command-line arguments with each role's path as the method sees it."""
-        flags = {"data": "--data", "val": "--val", "images": "--images", "init": "--init", "model": "--model",
-                 "out": "--out", "params": "--params"}
         args: list[str] = [self.command]
-        for role, flag in flags.items():
+        for role, flag in ROLE_FLAGS.items():
             if role in self.mounts:
                 args += [flag, paths[role]]
         return args

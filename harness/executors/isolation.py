@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.contract.seal import compare_trees, hash_tree
 from harness.executors.processes import SCRATCH_PREFIX
 
 _CHUNK = 1 << 20
@@ -33,27 +34,6 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def hash_tree(root: Path) -> dict[str, str]:
-    """``relative path → sha256`` of every file under ``root`` (a single file: its own name)."""
-    if root.is_file():
-        return {root.name: sha256_file(root)}
-    hashes: dict[str, str] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(folder) / name
-            hashes[path.relative_to(root).as_posix()] = sha256_file(path)
-    return hashes
-
-
-def compare_trees(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
-    """What differs, one line per file: ``changed x``, ``added y``, ``removed z``."""
-    problems = [f"changed {name}" for name in sorted(expected) if name in actual and actual[name] != expected[name]]
-    problems += [f"removed {name}" for name in sorted(set(expected) - set(actual))]
-    problems += [f"added {name}" for name in sorted(set(actual) - set(expected))]
-    return problems
 
 
 def _copy_hashing(source: Path, target: Path) -> str:

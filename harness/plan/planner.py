@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config.models import Benchmark, DatasetEntry, KFoldSplit, Regime
+from harness.config.models import Benchmark, DatasetEntry, KFoldSplit
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import ConfigError
+from harness.factors.regimes import regime_applies
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import EVALUATOR_VERSION, Job, content_key, fingerprint_tree, hash_files
 
@@ -34,16 +35,6 @@ def _fold_indices(bench: Benchmark, entry: DatasetEntry | None = None) -> list[i
     if isinstance(split, KFoldSplit):
         return list(split.folds) if split.folds is not None else list(range(split.n_folds))
     return [0]
-
-
-def _regime_applies(regime: Regime, dataset: str, method_id: str, trainable: bool, bench: Benchmark) -> bool:
-    if regime.datasets and dataset not in regime.datasets:
-        return False
-    if regime.methods:
-        return method_id in regime.methods
-    # a method without training only runs under the first regime that applies to the dataset
-    first = next(r for r in bench.factors.regimes if not r.datasets or dataset in r.datasets)
-    return trainable or regime is first
 
 
 def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegistry) -> Plan:
@@ -87,7 +78,7 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
             params = method.resolve_params(method_entry.params, f"methods[{m_index}].params")
             code = method.code_hash()
             for regime in bench.factors.regimes:
-                if not _regime_applies(regime, entry.key, method_entry.key, method.needs_training, bench):
+                if not regime_applies(regime, entry.key, method_entry.key, method.needs_training, bench):
                     continue
                 for subset in bench.factors.subsets:
                     if subset.datasets and entry.key not in subset.datasets:

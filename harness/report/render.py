@@ -6,6 +6,7 @@ import json
 import platform
 import shutil
 import time
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,18 +16,16 @@ from jinja2 import Environment, PackageLoader
 
 from harness.config.models import Benchmark
 from harness.metrics import describe_policy
-from harness.plan import Plan
+from harness.report.inputs import ReportInputs
 from harness.report.viewmodel import (
-    concat,
     ef_tables,
-    entry_name,
     factor_matrices,
     fmt,
     leaderboards,
     status_counts,
     with_entries,
 )
-from harness.store import Store
+from harness.store.outputs import ReportOutput
 
 ASSETS = Path(__file__).parent / "assets"
 METRICS_COLUMNS = ["dataset", "method", "regime", "subset", "fold", "seed", "case", "subject", "phase", "frame",
@@ -62,20 +61,13 @@ def _published(bench: Benchmark) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     return sections, (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame())
 
 
-def _read_csv(path: str | None) -> pd.DataFrame:
-    if not path or not Path(path).is_file() or Path(path).stat().st_size <= 1:
-        return pd.DataFrame()
-    return pd.read_csv(path, keep_default_na=True)
-
-
-def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def render_report(bench: Benchmark, inputs: ReportInputs) -> ReportOutput:
+    """Write the site from the tables in ``inputs`` (built by ``harness.runner.reporting``) and swap it in."""
     from harness.report.site import SiteWriter
 
     site = SiteWriter(bench.report.out, keep=[bench.run_dir] if bench.run_dir else [])
     out = site.folder  # every file goes into the staging folder; site.commit() swaps the whole site in
-    evaluate_jobs = plan.of_kind("evaluate")
-    metrics = concat(_read_csv(outputs.get(j.key, {}).get("metrics")) for j in evaluate_jobs)
-    subjects = concat(_read_csv(outputs.get(j.key, {}).get("subjects")) for j in evaluate_jobs)
+    metrics, subjects = inputs.metrics, inputs.subjects
     if not metrics.empty:
         metrics = metrics.reindex(columns=METRICS_COLUMNS)
     metrics.to_csv(out / "metrics.csv", index=False)
@@ -100,29 +92,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
     if ef_summary:
         pd.DataFrame(ef_summary).to_csv(out / "ef_summary.csv", index=False)
 
-    failures = []
-    runtime: dict[str, dict[str, float]] = {}
-    provenance_jobs = []
-    for job in plan.jobs.values():
-        record = store.get(job.key)
-        if record is None:
-            continue
-        if record.status == "failed":
-            failures.append({"job": job.name, "kind": job.kind, "reason": record.reason,
-                             "log": record.output.get("log", "") or record.log_path})
-        if job.kind in ("train", "predict") and record.duration_s is not None:
-            entry = entry_name(job.spec | {"method": job.spec["method_id"]})
-            runtime.setdefault(entry, {"train": 0.0, "predict": 0.0})[job.kind] += float(record.duration_s)
-        if job.kind in ("convert", "split", "train", "predict") and record.status == "done":
-            provenance_jobs.append({"job": job.name, "key": job.key, "detail": _provenance_detail(record.output)})
-    violations = [
-        {"job": j.name, "violations": outputs[j.key]["violations"]}
-        for j in plan.of_kind("predict") if j.key in outputs and outputs[j.key].get("violations")
-    ]
-    curves = [
-        {"job": j.name, "history": outputs[j.key]["history"]}
-        for j in plan.of_kind("train") if j.key in outputs and outputs[j.key].get("history")
-    ]
+    failures = [asdict(f) for f in inputs.failures]
     view = {
         "title": bench.report.title,
         "benchmark": bench.name,
@@ -139,10 +109,10 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
         "clinical": bench.clinical.model_dump(),
         "status_counts": status_counts(metrics),
         "failures": failures,
-        "violations": violations,
-        "runtime": [{"entry": k, "train_s": v["train"], "predict_s": v["predict"]} for k, v in sorted(runtime.items())],
-        "curves": curves,
-        "provenance": provenance_jobs,
+        "violations": inputs.violations,
+        "runtime": inputs.runtimes,
+        "curves": inputs.histories,
+        "provenance": inputs.provenance,
         "versions": _versions(),
         "seeds": bench.factors.seeds,
         "split": bench.factors.split.model_dump(mode="json"),
@@ -160,7 +130,7 @@ def render_report(bench: Benchmark, plan: Plan, store: Store, outputs: dict[str,
     (out / "report.json").write_text(json.dumps({"benchmark": bench.name, "generated": view["generated"],
                                                  "failures": failures, "versions": view["versions"]}, indent=2))
     out = site.commit()
-    return {"kind": "report", "index": str(out / "index.html"), "metrics_csv": str(out / "metrics.csv")}
+    return ReportOutput(index=out / "index.html", metrics_csv=out / "metrics.csv")
 
 
 def _with_figures(boards: list[Any]) -> list[Any]:
@@ -188,25 +158,3 @@ def _bland_altman(subjects: pd.DataFrame) -> list[dict[str, Any]]:
         figures.append({"dataset": str(dataset), "entry": str(entry),
                         "svg": trusted_svg(bland_altman_svg(group, f"{dataset}: {entry} (n = {len(group)} subjects)"))})
     return figures
-
-
-def _provenance_detail(output: dict[str, Any]) -> str:
-    if output.get("kind") == "split":
-        return f"splits sha256 {output.get('sha256', '')}"
-    if output.get("kind") == "convert":
-        return f"{output.get('n_cases')} cases at {output.get('path')}"
-    if output.get("kind") not in ("train", "predict"):
-        return ""
-    prov = output.get("provenance") or {}
-    where = f"executor {prov.get('executor', '?')}"
-    if prov.get("image"):
-        where += (f", image {prov['image']} (id {str(prov.get('image_id', '?'))[:19]}…), "
-                  f"Docker {prov.get('engine', '?')}, user {prov.get('user', '?')}, network {prov.get('network', '?')}")
-    code = f"method code sha256 {str(prov.get('method_code_sha256', '?'))[:16]}…"
-    init = output.get("init") or {}
-    if output.get("kind") == "train" and init.get("kind") == "finetune":
-        return (f"fine-tuned from job {init['base_job'][:12]} on {init.get('base_dataset')} "
-                f"(weights sha256 {init.get('weights_sha256', '')[:16]}…); {code}, {where}")
-    if output.get("kind") == "train" and init.get("kind") == "imagenet":
-        return f"ImageNet encoder from {init.get('weights') or init.get('source')}; {code}, {where}"
-    return f"{code}, {where}"

@@ -1,4 +1,4 @@
-"""Build the report's view model from metric rows, subject rows and the store (no HTML here)."""
+"""Build the report's view model from its tables (metric rows, subject rows; see report/inputs.py), no HTML here."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from harness.runner.engine import Reporter, RunSummary, render_from_store, run_benchmark
+from harness.runner.engine import Reporter, RunSummary, run_benchmark
+from harness.runner.reporting import render_from_store
 
 __all__ = ["Reporter", "RunSummary", "render_from_store", "run_benchmark"]

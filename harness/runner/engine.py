@@ -5,33 +5,27 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.config.models import Benchmark, ExecutorSettings
 from harness.datasets.cache import is_entry_intact
 from harness.datasets.registry import DatasetRegistry
-from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
+from harness.errors import ExecutorUnavailableError, SegArenaError
 from harness.executors import default_settings, make_executor
 from harness.executors.base import Executor
 from harness.executors.processes import RUNNING_DIR, end_orphaned_jobs
 from harness.methods.registry import MethodRegistry
 from harness.plan import Job, Plan, build_plan
 from harness.runner import steps
+from harness.runner.kinds import STEPS
 from harness.settings import cache_dir
 from harness.store import Store
+from harness.store.outputs import ConvertOutput, JobOutput, ReportOutput
+from harness.store.sqlite import JobRecord
 
 log = logging.getLogger(__name__)
-
-STEPS: dict[str, Callable[[steps.Context, Job, Any], dict[str, Any]]] = {
-    "convert": steps.run_convert,
-    "split": steps.run_split,
-    "train": steps.run_train,
-    "predict": steps.run_predict,
-    "evaluate": steps.run_evaluate,
-}
 
 
 class Reporter(Protocol):
@@ -78,17 +72,23 @@ def _executor_settings(bench: Benchmark, override: str | None) -> ExecutorSettin
     return default_settings(override)
 
 
-def _outputs_exist(output: dict[str, Any]) -> bool:
+def _outputs_exist(output: JobOutput) -> bool:
     """Whether a completed job's outputs are still there (and, for a cached dataset, unchanged)."""
-    for key in ("path", "model", "predictions", "metrics", "index"):
-        if key in output and output[key] and not Path(output[key]).exists():
-            return False
-    if output.get("kind") == "convert" and output.get("path"):
-        path = Path(output["path"]).resolve()
+    if not all(path.exists() for path in output.paths()):
+        return False
+    if isinstance(output, ConvertOutput):
+        path = output.path.resolve()
         if path.is_relative_to(cache_dir()):  # a converted folder the user gave is theirs, never redone
             # Never trust the store alone: an entry left incomplete, or changed since, is converted again.
             return is_entry_intact(path)
     return True
+
+
+def reusable_output(record: JobRecord | None) -> JobOutput | None:
+    """The output of a job the store holds as complete whose files are still there; None: run it (again)."""
+    if record is None or not record.is_complete or record.output is None or not _outputs_exist(record.output):
+        return None
+    return record.output
 
 
 class _LazyExecutor:
@@ -123,8 +123,7 @@ def run_benchmark(
         log.warning("ended %d process(es) of job %s left by a run that was killed", len(pids), job_name)
     lazy = _LazyExecutor(_executor_settings(bench, executor))
     pending_method_jobs = [
-        j for j in plan.jobs.values()
-        if j.kind in ("train", "predict") and not ((r := store.get(j.key)) and r.is_complete and _outputs_exist(r.output))
+        j for j in plan.jobs.values() if STEPS[j.kind].runs_methods and reusable_output(store.get(j.key)) is None
     ]
     if pending_method_jobs:
         # Fail before doing anything if the executor cannot run here, or lacks a method's image.
@@ -135,20 +134,19 @@ def run_benchmark(
                                            + "\n  ".join(missing))
     run_id = store.begin_run()
     summary = RunSummary(run_dir, None)
-    ctx = steps.Context(bench, datasets, methods, _DeferredExecutor(lazy), run_dir, {})
+    ctx = steps.Context(bench, datasets, methods, _DeferredExecutor(lazy), run_dir, {}, plan, store)
     jobs = list(plan.jobs.values())
     try:
         for index, job in enumerate(jobs):
-            record = store.get(job.key)
-            if record and record.is_complete and _outputs_exist(record.output):
-                ctx.outputs[job.key] = record.output
+            step = STEPS[job.kind]
+            reused = reusable_output(store.get(job.key))
+            if reused is not None:
+                ctx.outputs[job.key] = reused
                 summary.skipped.append(job.name)
                 reporter.job_skipped(job, "complete in the store")
                 continue
             missing = [d for d in job.deps if d not in ctx.outputs]
-            # evaluate scores a failed predict as missing predictions; the report shows whatever exists
-            tolerated = {"evaluate": {"predict"}, "report": {"evaluate"}}.get(job.kind, set())
-            blocking = [d for d in missing if plan.jobs[d].kind not in tolerated]
+            blocking = [d for d in missing if plan.jobs[d].kind not in step.tolerates]
             if blocking:
                 reason = f"not run: {plan.jobs[blocking[0]].name} did not complete"
                 store.start(job.key, job.kind, job.name)
@@ -160,12 +158,7 @@ def run_benchmark(
             store.start(job.key, job.kind, job.name)
             started = time.monotonic()
             try:
-                if job.kind == "report":
-                    from harness.report import render_report
-
-                    output = render_report(bench, plan, store, ctx.outputs)
-                else:
-                    output = STEPS[job.kind](ctx, job, reporter.progress)
+                output = step.run(ctx, job, reporter.progress)
             except ExecutorUnavailableError:
                 raise
             except SegArenaError as err:
@@ -180,21 +173,17 @@ def run_benchmark(
                                 summary, reporter)
                 continue
             duration = time.monotonic() - started
-            degraded = job.kind in ("evaluate", "report") and bool(missing)
+            degraded = bool(missing)  # only tolerated dependencies can be missing here
             status = "degraded" if degraded else "done"
             store.finish(job.key, status, duration, 0, "upstream job failed" if degraded else "",
-                         output.get("log") and Path(output["log"]), output)
+                         getattr(output, "log", None), output)
             ctx.outputs[job.key] = output
             summary.executed.append(job.name)
             reporter.job_finished(job, status, duration, "")
-            if job.kind == "report":
-                summary.report = Path(output["index"])
     finally:
         store.end_run(run_id, len(summary.executed), len(summary.skipped) + len(summary.not_run), len(summary.failed))
         store.close()
-    report_job = plan.of_kind("report")[0]
-    if summary.report is None and report_job.key in ctx.outputs:
-        summary.report = Path(ctx.outputs[report_job.key]["index"])
+    summary.report = next((o.index for o in ctx.outputs.values() if isinstance(o, ReportOutput)), None)
     return summary
 
 
@@ -216,33 +205,3 @@ class _DeferredExecutor(Executor):
 
     def run(self, invocation):  # type: ignore[no-untyped-def]
         return self._lazy.get().run(invocation)
-
-
-def render_from_store(
-    bench: Benchmark, datasets: DatasetRegistry | None = None, methods: MethodRegistry | None = None
-) -> tuple[Path, int, int]:
-    """Render the report again from what the store holds, running no job.
-
-    Returns (the index page, the jobs whose results it shows, the jobs not complete yet). For a
-    changed title, ranking metric or output folder, or a report made while jobs were still failing.
-    """
-    from harness.report import render_report
-
-    datasets = datasets or DatasetRegistry(bench.plugins.datasets)
-    methods = methods or MethodRegistry(bench.plugins.methods)
-    plan = build_plan(bench, datasets, methods)
-    assert bench.run_dir is not None
-    path = bench.run_dir / "store.sqlite"
-    if not path.is_file():
-        raise InputDataError(f"{path}: no run store yet; run the benchmark first (`segarena run`)")
-    store = Store(path)
-    outputs = {}
-    for job in plan.jobs.values():
-        record = store.get(job.key)
-        if job.kind != "report" and record is not None and record.is_complete and _outputs_exist(record.output):
-            outputs[job.key] = record.output
-    if not any(plan.jobs[key].kind == "evaluate" for key in outputs):
-        raise InputDataError(f"{path}: no evaluation of this benchmark is complete yet; nothing to report")
-    result = render_report(bench, plan, store, outputs)
-    pending = sum(1 for job in plan.jobs.values() if job.kind != "report" and job.key not in outputs)
-    return Path(result["index"]), len(outputs), pending

@@ -1,4 +1,4 @@
-"""How each kind of job runs. Each step returns the JSON-able output recorded in the store."""
+"""How each kind of job runs. Each step returns its kind's output model (``harness.store.outputs``)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
 from harness.common.dataset import CommonDataset, label_file_name, scored_cases
 from harness.config.models import Benchmark
+from harness.contract.checks import check_predictions, valid_prediction_cases
+from harness.contract.mounts import HISTORY_FILE, VOLUMES_FILE
+from harness.contract.seal import check_model_seal, seal_model
+from harness.contract.views import make_images_view, make_training_view
 from harness.datasets.cache import ensure_converted
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import InputDataError, JobFailedError
@@ -20,14 +24,20 @@ from harness.evaluation.predictions import evaluate_predictions
 from harness.evaluation.volumes import read_volume_table, subject_truth_table
 from harness.executors.base import Executor, Invocation
 from harness.executors.processes import RUNNING_DIR
+from harness.factors.regimes import prepare_init
+from harness.factors.splits import Splits, make_splits
+from harness.factors.subsets import select_training_cases
 from harness.methods.registry import MethodRegistry
-from harness.plan.jobs import Job
-from harness.runner.contract import check_model_seal, check_predictions, seal_model, valid_prediction_cases
-from harness.runner.views import link_file, make_images_view, make_training_view, select_training_cases
+from harness.plan.jobs import Job, hash_files
 from harness.settings import cache_dir
-from harness.splits import Splits, make_splits
+from harness.store.outputs import ConvertOutput, JobOutput, PredictOutput, SplitOutput, TrainOutput
+
+if TYPE_CHECKING:
+    from harness.plan import Plan
+    from harness.store import Store
 
 Progress = Any  # a callable (total: int | None, advance: int) -> None, see runner.engine.Reporter
+OutputT = TypeVar("OutputT", bound=JobOutput)
 
 
 @dataclass
@@ -37,26 +47,35 @@ class Context:
     methods: MethodRegistry
     executor: Executor
     run_dir: Path
-    outputs: dict[str, dict[str, Any]]  # job key → output of completed jobs
+    outputs: dict[str, JobOutput]  # job key → output of completed jobs
+    plan: Plan | None = None  # the whole job graph and the run's store: what the report job reads its tables from
+    store: Store | None = None
 
     def job_dir(self, job: Job) -> Path:
         from harness.common.paths import resolve_within
 
         return resolve_within(self.run_dir, "jobs", job.kind, job.short)
 
-    def dep_output(self, job: Job, kind: str) -> dict[str, Any]:
+    def dep_output(self, job: Job, kind: str) -> Any:
+        """The output of ``job``'s dependency of ``kind`` (typed reads: ``dep``)."""
         for key in job.deps:
             output = self.outputs.get(key)
-            if output is not None and output.get("kind") == kind:
+            if output is not None and output.kind == kind:
                 return output
         raise JobFailedError(f"{job.name}: its {kind} job did not complete")
 
+    def dep(self, job: Job, model: type[OutputT]) -> OutputT:
+        """The output of ``job``'s dependency whose output is a ``model``."""
+        output = self.dep_output(job, model.model_fields["kind"].default)
+        assert isinstance(output, model)
+        return output
 
-def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+
+def run_convert(ctx: Context, job: Job, progress: Progress) -> ConvertOutput:
     entry = ctx.bench.datasets[job.spec["dataset_index"]]
     if entry.converted is not None:
         CommonDataset.open(entry.converted)  # fails clearly if it is not a common-format folder
-        return {"kind": "convert", "path": str(entry.converted), "n_cases": None}
+        return ConvertOutput(path=entry.converted, n_cases=None)
     from harness.common.paths import resolve_within
 
     card = ctx.datasets.card(entry.name)
@@ -76,31 +95,31 @@ def run_convert(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
         adapter, raw, out, workers=2,
         on_start=lambda n: progress(n, 0), on_subject_done=lambda _s: progress(None, 1),
     )
-    return {"kind": "convert", "path": str(cached.path), "n_cases": cached.n_cases,
-            "n_failed_subjects": cached.n_failed_subjects, "reused": cached.reused}
+    return ConvertOutput(path=cached.path, n_cases=cached.n_cases, n_failed_subjects=cached.n_failed_subjects,
+                         reused=cached.reused)
 
 
-def run_split(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
-    dataset = CommonDataset.open(Path(ctx.dep_output(job, "convert")["path"]))
+def run_split(ctx: Context, job: Job, progress: Progress) -> SplitOutput:
+    dataset = CommonDataset.open(ctx.dep(job, ConvertOutput).path)
     entry = next(d for d in ctx.bench.datasets if d.key == job.spec["dataset"])
     splits = make_splits(dataset, entry.split or ctx.bench.factors.split)
     from harness.common.paths import resolve_within
 
     path = resolve_within(ctx.run_dir, "splits", f"{job.spec['dataset']}-{splits.sha256[:12]}.json")
     splits.write(path)
-    return {"kind": "split", "path": str(path), "sha256": splits.sha256, "dataset_path": str(dataset.root)}
+    return SplitOutput(path=path, sha256=splits.sha256, dataset_path=dataset.root)
 
 
 def _fold(ctx: Context, job: Job) -> tuple[CommonDataset, Splits, int]:
-    split = ctx.dep_output(job, "split")
-    return CommonDataset.open(Path(split["dataset_path"])), Splits.read(Path(split["path"])), int(job.spec["fold"])
+    split = ctx.dep(job, SplitOutput)
+    return CommonDataset.open(split.dataset_path), Splits.read(split.path), int(job.spec["fold"])
 
 
 def _method_env(job: Job) -> dict[str, str]:
     return {"SEGARENA_SEED": str(job.spec["seed"]), "SEGARENA_FOLD": str(job.spec["fold"])}
 
 
-def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+def run_train(ctx: Context, job: Job, progress: Progress) -> TrainOutput:
     dataset, splits, fold_index = _fold(ctx, job)
     fold = splits.folds[fold_index]
     subset = next(s for s in ctx.bench.factors.subsets if s.name == job.spec["subset"])
@@ -115,80 +134,32 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
         val_cases = select_training_cases(dataset, fold.val, subset.model_copy(update={"n_subjects": None}), 0)
         mounts["val"] = make_training_view(dataset, val_cases, folder / "val")
     mounts["out"].mkdir(parents=True)
-    params = dict(job.spec["params"])
-    lineage = _prepare_init(ctx, job, card, params, fold.test, folder / "init")
-    if lineage.get("mount"):
-        mounts["init"] = Path(lineage.pop("mount"))
+    init = job.spec.get("init", {"kind": "scratch"})
+    regime = next((r for r in ctx.bench.factors.regimes if r.name == job.spec.get("regime")), None)
+    base = ctx.outputs.get(init.get("base", ""))
+    lineage, init_mount = prepare_init(job.name, init, regime, base if isinstance(base, TrainOutput) else None,
+                                       fold.test, folder / "init")
+    if init_mount is not None:
+        mounts["init"] = init_mount
+        if lineage.kind == "finetune":
+            lineage = lineage.model_copy(update={"weights_sha256": hash_files([init_mount / "model.pt"])})
     params_path = folder / "params.json"
-    params_path.write_text(json.dumps(params, indent=2))
+    params_path.write_text(json.dumps(dict(job.spec["params"]), indent=2))
     mounts["params"] = params_path
     result = ctx.executor.run(Invocation(card, "train", mounts, _method_env(job), card.resources.time_limit_s,
                                          folder / "train.log", ctx.run_dir / RUNNING_DIR))
     shutil.rmtree(folder / "data", ignore_errors=True)
     shutil.rmtree(folder / "val", ignore_errors=True)
-    output = {"kind": "train", "model": str(mounts["out"]), "log": str(folder / "train.log"),
-              "n_training_cases": len(cases), "n_training_subjects": len({c.subject for c in cases}),
-              "training_subjects": sorted({c.subject for c in cases}), "dataset": job.spec["dataset"],
-              "init": lineage,
-              "duration_s": result.duration_s, "provenance": result.provenance}
     if not result.ok:
         raise JobFailedError(f"{result.status}: {result.reason}", ) from None
-    output["model_manifest"] = seal_model(mounts["out"])
-    history = mounts["out"] / "history.csv"
-    if history.is_file():
-        output["history"] = pd.read_csv(history).to_dict(orient="records")
-    return output
-
-
-def _prepare_init(ctx: Context, job: Job, card: Any, params: dict[str, Any], test_groups: tuple[str, ...],
-                  folder: Path) -> dict[str, Any]:
-    """Build the ``--init`` folder of a transfer regime and return the weight lineage for provenance.
-
-    Contract (containers/CONTRACT.md): the folder holds ``init.json`` =
-    ``{"kind": "finetune" | "imagenet", "file": NAME}`` and that weights file.
-    """
-    init = job.spec.get("init", {"kind": "scratch"})
-    kind = init["kind"]
-    if kind == "scratch":
-        return {"kind": "scratch"}
-    regime = next(r for r in ctx.bench.factors.regimes if r.name == job.spec["regime"])
-    if kind == "imagenet":
-        if regime.weights is None:
-            if "encoder_weights" not in card.params:
-                raise JobFailedError(f"{job.name}: regime '{regime.name}' asks for ImageNet weights but method "
-                                     f"'{card.name}' has no `encoder_weights` parameter; give `weights: FILE`")
-            params["encoder_weights"] = "imagenet"
-            return {"kind": "imagenet", "source": "the encoder library's published weights (online)"}
-        if not regime.weights.is_file():
-            raise InputDataError(f"factors.regimes '{regime.name}'.weights: file {regime.weights} does not exist")
-        folder.mkdir(parents=True, exist_ok=True)
-        link_file(regime.weights, folder / regime.weights.name)
-        (folder / "init.json").write_text(json.dumps({"kind": "imagenet", "file": regime.weights.name}))
-        return {"kind": "imagenet", "mount": str(folder), "weights": str(regime.weights),
-                "weights_sha256": init.get("weights_sha256", "")}
-    base = ctx.outputs.get(init["base"])
-    if base is None:
-        raise JobFailedError(f"{job.name}: its base model job did not complete")
-    # Refuse a base model that saw any of this fold's test subjects: that would leak test data.
-    overlap = sorted(set(base.get("training_subjects", [])) & set(test_groups))
-    if overlap:
-        raise InputDataError(
-            f"{job.name}: refused to fine-tune from a model trained on test subjects of this fold "
-            f"({', '.join(overlap[:5])}{', …' if len(overlap) > 5 else ''}; base job {init['base'][:12]} on "
-            f"{base.get('dataset')}); give the base a split that holds them out"
-        )
-    model = Path(base["model"])
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("model.pt", "config.json"):
-        if (model / name).is_file():
-            link_file(model / name, folder / name)
-    if not (folder / "model.pt").is_file():
-        raise JobFailedError(f"{job.name}: the base model folder {model} holds no model.pt")
-    (folder / "init.json").write_text(json.dumps({"kind": "finetune", "file": "model.pt"}))
-    from harness.plan.jobs import hash_files
-
-    return {"kind": "finetune", "mount": str(folder), "base_job": init["base"], "base_dataset": base.get("dataset"),
-            "base_model": str(model), "weights_sha256": hash_files([folder / "model.pt"])}
+    history = mounts["out"] / HISTORY_FILE
+    subjects = sorted({c.subject for c in cases})
+    return TrainOutput(
+        model=mounts["out"], log=folder / "train.log", n_training_cases=len(cases), n_training_subjects=len(subjects),
+        training_subjects=subjects, dataset=job.spec["dataset"], init=lineage, duration_s=result.duration_s,
+        provenance=result.provenance, model_manifest=seal_model(mounts["out"]),
+        history=pd.read_csv(history).to_dict(orient="records") if history.is_file() else None,
+    )
 
 
 def test_cases(dataset: CommonDataset, groups: tuple[str, ...]) -> list[Any]:
@@ -196,14 +167,14 @@ def test_cases(dataset: CommonDataset, groups: tuple[str, ...]) -> list[Any]:
     return scored_cases(dataset.cases, groups)
 
 
-def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
+def run_predict(ctx: Context, job: Job, progress: Progress) -> PredictOutput:
     dataset, splits, fold_index = _fold(ctx, job)
     cases = test_cases(dataset, splits.folds[fold_index].test)
-    train = ctx.dep_output(job, "train")
+    train = ctx.dep(job, TrainOutput)
     card = ctx.methods.card(job.spec["method"])
     folder = ctx.job_dir(job)
-    model = Path(train["model"])
-    check_model_seal(model, train.get("model_manifest"), "before predict")
+    model = train.model
+    check_model_seal(model, train.model_manifest, "before predict")
     shutil.rmtree(folder, ignore_errors=True)
     images = make_images_view(dataset, cases, folder / "images")
     out = folder / "predictions"
@@ -214,20 +185,19 @@ def run_predict(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     shutil.rmtree(images, ignore_errors=True)
     if not result.ok:
         raise JobFailedError(f"{result.status}: {result.reason}")
-    check_model_seal(model, train.get("model_manifest"), "during predict")
+    check_model_seal(model, train.model_manifest, "during predict")
     if not any(out.iterdir()):
         raise JobFailedError(f"predict exited 0 but wrote nothing to its output folder {out} (expected one "
                              f"prediction per test case, see containers/CONTRACT.md); every case is scored as "
                              f"missing; log: {folder / 'predict.log'}")
     if card.output == "volumes":
-        _, problems = read_volume_table(out / "volumes.csv", cases, dataset.structures)
-        return {"kind": "predict", "predictions": str(out), "log": str(folder / "predict.log"),
-                "duration_s": result.duration_s, "violations": problems, "invalid_cases": [],
-                "output": "volumes", "provenance": result.provenance}
+        _, problems = read_volume_table(out / VOLUMES_FILE, cases, dataset.structures)
+        return PredictOutput(predictions=out, log=folder / "predict.log", duration_s=result.duration_s,
+                             violations=problems, invalid_cases=[], output="volumes", provenance=result.provenance)
     violations = check_predictions(dataset, cases, out)
-    return {"kind": "predict", "predictions": str(out), "log": str(folder / "predict.log"),
-            "duration_s": result.duration_s, "violations": [str(v) for v in violations],
-            "invalid_cases": sorted(valid_prediction_cases(violations)), "provenance": result.provenance}
+    return PredictOutput(predictions=out, log=folder / "predict.log", duration_s=result.duration_s,
+                         violations=[str(v) for v in violations],
+                         invalid_cases=sorted(valid_prediction_cases(violations)), provenance=result.provenance)
 
 
 def run_evaluate_raters(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from harness.store.outputs import (
+    ConvertOutput,
+    EvaluateOutput,
+    InitLineage,
+    JobOutput,
+    PredictOutput,
+    ReportOutput,
+    SplitOutput,
+    TrainOutput,
+    load_output,
+    parse_output,
+)
 from harness.store.sqlite import JobRecord, Store
 
-__all__ = ["JobRecord", "Store"]
+__all__ = ["ConvertOutput", "EvaluateOutput", "InitLineage", "JobOutput", "JobRecord", "PredictOutput",
+           "ReportOutput", "SplitOutput", "Store", "TrainOutput", "load_output", "parse_output"]

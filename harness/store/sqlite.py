@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.store.outputs import JobOutput, dump_output, load_output
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -49,11 +50,12 @@ class JobRecord:
     exit_code: int | None
     reason: str
     log_path: str
-    output: dict[str, Any]
+    output: JobOutput | None  # None: nothing recorded, or a stored output that no longer validates
 
     @property
     def is_complete(self) -> bool:
-        return self.status in COMPLETE
+        """Whether a later run may skip the job: it finished and its output validates as its kind's model."""
+        return self.status in COMPLETE and self.output is not None and self.output.kind == self.kind
 
 
 class Store:
@@ -76,7 +78,7 @@ class Store:
         if row is None:
             return None
         return JobRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9] or "",
-                         json.loads(row[10] or "{}"))
+                         load_output(row[10]))
 
     def all(self) -> list[JobRecord]:
         keys = [r[0] for r in self._db.execute("SELECT key FROM jobs ORDER BY started_at")]
@@ -97,12 +99,12 @@ class Store:
         exit_code: int | None = None,
         reason: str = "",
         log_path: Path | None = None,
-        output: dict[str, Any] | None = None,
+        output: JobOutput | None = None,
     ) -> None:
         self._db.execute(
             "UPDATE jobs SET status = ?, finished_at = ?, duration_s = ?, exit_code = ?, reason = ?, log_path = ?, "
             "output = ? WHERE key = ?",
-            (status, time.time(), duration_s, exit_code, reason, str(log_path or ""), json.dumps(output or {}), key),
+            (status, time.time(), duration_s, exit_code, reason, str(log_path or ""), dump_output(output), key),
         )
         self._db.commit()
 

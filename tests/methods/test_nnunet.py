@@ -16,9 +16,9 @@ import SimpleITK as sitk
 
 from harness.common.dataset import CommonDataset
 from harness.config import load_benchmark
+from harness.factors.splits import Splits
 from harness.runner import run_benchmark
 from harness.settings import repo_root
-from harness.splits import Splits
 from harness.store.sqlite import Store
 
 METHOD = repo_root() / "methods" / "nnunet"

@@ -366,6 +366,16 @@ def test_hub_weights_offline_fail_fast_with_a_clear_message(folders: SimpleNames
     assert elapsed < 10, f"took {elapsed:.1f} s"
 
 
+def test_imagenet_init_without_a_file_means_the_library_weights(folders: SimpleNamespace, tmp_path: Path) -> None:
+    """``{"kind": "imagenet"}`` alone maps to encoder_weights: imagenet (the harness never sets that param)."""
+    (tmp_path / "init").mkdir()
+    (tmp_path / "init" / "init.json").write_text(json.dumps({"kind": "imagenet"}))
+    result = train(folders, tmp_path / "model", {**TINY, "encoder_weights": "none"}, "--init", tmp_path / "init",
+                   env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2
+    assert "could not get the published ImageNet weights of resnet34" in result.stderr  # it asked the hub
+
+
 def test_init_folder_without_init_json_fails_clearly(folders: SimpleNamespace, base: SimpleNamespace,
                                                     tmp_path: Path) -> None:
     (tmp_path / "init").mkdir()

@@ -13,7 +13,8 @@ from harness.config import load_benchmark
 from harness.plan import Job, Plan
 from harness.report.render import METRICS_COLUMNS, render_report
 from harness.report.safe import UnsafeSvgError, svg_problems, trusted_svg
-from harness.store import Store
+from harness.runner.reporting import collect_report_inputs
+from harness.store import EvaluateOutput, InitLineage, JobOutput, PredictOutput, Store, TrainOutput
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
@@ -47,17 +48,22 @@ def render_hostile_report(write_benchmark: Callable[..., Path], tmp_path: Path) 
     store = Store(tmp_path / "store.sqlite")
     store.start("t-failed", "train", "x")
     store.finish("t-failed", "failed", 1.0, 1, reason=f"Traceback\n{SCRIPT}\n{TITLE_SCRIPT}",
-                 log_path=tmp_path / f"logs{TITLE_HANDLER}.log", output={"log": f"/logs/{ATTRIBUTE}.log"})
+                 log_path=tmp_path / f"logs{TITLE_HANDLER}.log")
     history = [{"epoch": SCRIPT, "train_loss": 0.5, "seconds": 1.0}, {"epoch": ATTRIBUTE, "train_loss": 0.4, "seconds": 2.0}]
-    train_output = {"kind": "train", "history": history, "provenance": {"executor": TITLE_SCRIPT}}
-    predict_output = {"kind": "predict", "violations": [f"wrote {ATTRIBUTE}"], "provenance": {"executor": SCRIPT}}
-    for key, output in (("t-done", train_output), ("p-done", predict_output), ("e", {"metrics": str(metrics_csv)})):
-        store.start(key, "x", "x")
+    train_output = TrainOutput(model=tmp_path / f"model{ATTRIBUTE}", log=tmp_path / "t.log", n_training_cases=1,
+                               n_training_subjects=1, training_subjects=[SCRIPT], dataset="demo_cine",
+                               init=InitLineage(kind="scratch"), duration_s=1.0, history=history,
+                               provenance={"executor": TITLE_SCRIPT})
+    predict_output = PredictOutput(predictions=tmp_path / "p", log=tmp_path / "p.log", duration_s=1.0,
+                                   violations=[f"wrote {ATTRIBUTE}"], provenance={"executor": SCRIPT})
+    evaluate_output = EvaluateOutput(metrics=metrics_csv)
+    outputs: dict[str, JobOutput] = {"t-done": train_output, "p-done": predict_output, "e": evaluate_output}
+    for key, output in outputs.items():
+        store.start(key, output.kind, "x")
         store.finish(key, "done", 1.0, 0, output=output)
-    outputs = {"t-done": train_output, "p-done": predict_output, "e": {"metrics": str(metrics_csv)}}
-    result = render_report(bench, plan, store, outputs)
+    result = render_report(bench, collect_report_inputs(plan, store, outputs))
     store.close()
-    return Path(result["index"])
+    return result.index
 
 
 def test_hostile_strings_appear_only_escaped(write_benchmark: Callable[..., Path], tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from harness.config import load_benchmark
+from harness.contract.seal import check_model_seal, seal_model
 from harness.errors import JobFailedError
 from harness.executors.isolation import sha256_file
 from harness.runner import run_benchmark
-from harness.runner.contract import check_model_seal, seal_model
 from tests.conftest import TINY_DEMO
 
 

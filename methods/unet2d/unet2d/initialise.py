@@ -1,7 +1,9 @@
 """Build the U-Net and start its weights: scratch, ImageNet (a local file or the hub), or a fine-tune.
 
 The ``--init DIR`` contract (the harness's transfer regimes): DIR holds
-``init.json`` = ``{"kind": "finetune" | "imagenet", "file": NAME}`` and the file NAME.
+``init.json`` = ``{"kind": "finetune" | "imagenet", "file": NAME}`` and the file NAME,
+or ``{"kind": "imagenet"}`` with no file: "use your library's published ImageNet weights",
+which unet2d maps to ``encoder_weights: imagenet`` (smp's weights from the hub).
 
 - ``finetune``: NAME is another unet2d job's ``model.pt`` (a full state dict) with its
   ``config.json`` beside it. Every tensor that fits is loaded. A different encoder is
@@ -56,6 +58,10 @@ def create_model(params: dict[str, Any], in_channels: int, class_names: list[str
     encoder, classes = params["encoder"], len(class_names)
     if init_dir is not None:
         kind, path = read_init_json(init_dir)
+        if path is None:  # imagenet with no file: the library's published weights
+            log.info("--init %s: imagenet without a file, so smp's published weights (encoder_weights: imagenet)",
+                     init_dir)
+            return download_imagenet(encoder, in_channels, classes)
         if params["encoder_weights"] == "imagenet":
             log.info("--init %s given: it wins over encoder_weights: imagenet (no download)", init_dir)
         model = build_model(encoder, in_channels, classes)
@@ -69,9 +75,10 @@ def create_model(params: dict[str, Any], in_channels: int, class_names: list[str
     return build_model(encoder, in_channels, classes), {"kind": "scratch"}
 
 
-def read_init_json(folder: Path) -> tuple[str, Path]:
-    """(kind, weights file) from ``folder/init.json``; anything off is a clear error."""
-    expected = '{"kind": "finetune" | "imagenet", "file": "<weights file in that folder>"}'
+def read_init_json(folder: Path) -> tuple[str, Path | None]:
+    """(kind, weights file or None for library weights) from ``folder/init.json``; anything off is a clear error."""
+    expected = ('{"kind": "finetune" | "imagenet", "file": "<weights file in that folder>"} or {"kind": "imagenet"} '
+                "(the library's published weights)")
     spec_path = folder / "init.json"
     try:
         spec = json.loads(spec_path.read_text())
@@ -79,6 +86,8 @@ def read_init_json(folder: Path) -> tuple[str, Path]:
         raise MethodError(f"--init {folder}: no init.json; expected {expected} beside the weights file") from err
     except (OSError, json.JSONDecodeError) as err:
         raise MethodError(f"--init {folder}: cannot read init.json ({err}); expected {expected}") from err
+    if spec == {"kind": "imagenet"}:
+        return "imagenet", None
     if not isinstance(spec, dict) or spec.get("kind") not in ("finetune", "imagenet") \
             or not isinstance(spec.get("file"), str) or not spec["file"]:
         raise MethodError(f"--init {spec_path}: got {spec!r}; expected {expected}")

@@ -10,8 +10,7 @@ import numpy as np
 from harness.common.dataset import FILE_ENDING, CommonDataset, label_file_name
 from harness.common.images import read_image, read_label
 from harness.common.records import CaseRecord
-from harness.errors import InputDataError, JobFailedError
-from harness.executors.isolation import compare_trees, hash_tree
+from harness.errors import InputDataError
 
 
 @dataclass(frozen=True)
@@ -60,23 +59,4 @@ def valid_prediction_cases(violations: list[Violation]) -> set[str]:
     return {v.case for v in violations if not v.problem.startswith("unexpected file")}
 
 
-def seal_model(folder: Path) -> dict[str, str]:
-    """The model's seal: ``relative path → sha256`` of every file train left in it (recorded in the train job)."""
-    return hash_tree(folder)
-
-
-def check_model_seal(folder: Path, seal: dict[str, str] | None, when: str) -> None:
-    """Fail when the model folder differs from what its train job sealed; a job recorded without a seal passes."""
-    if seal is None:
-        return
-    problems = compare_trees(seal, hash_tree(folder) if folder.is_dir() else {})
-    if problems:
-        shown = ", ".join(problems[:5]) + (f", … ({len(problems)} in all)" if len(problems) > 5 else "")
-        raise JobFailedError(
-            f"the model folder {folder} changed after training ({when}): {shown}; the sha256 seal its train job "
-            f"recorded no longer matches. Delete {folder} so that the next run trains it again"
-        )
-
-
-__all__ = ["FILE_ENDING", "Violation", "check_model_seal", "check_predictions", "seal_model",
-           "valid_prediction_cases"]
+__all__ = ["FILE_ENDING", "Violation", "check_predictions", "valid_prediction_cases"]

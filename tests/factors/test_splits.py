@@ -6,7 +6,7 @@ import numpy as np
 
 from harness.common import CaseRecord, CommonDataset, DatasetWriter, Geometry, LabelMap, ScalarImage
 from harness.config.models import HoldoutSplit, KFoldSplit
-from harness.splits import Splits, make_splits
+from harness.factors.splits import Splits, make_splits
 
 
 def _dataset(tmp_path: Path, n_subjects: int = 10) -> CommonDataset:

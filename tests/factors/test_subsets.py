@@ -10,7 +10,7 @@ from harness.common.dataset import CommonDataset
 from harness.config.models import Confidence, Subset
 from harness.containers.verify import synthetic_dataset
 from harness.errors import InputDataError
-from harness.runner.views import confident_subjects, select_training_cases
+from harness.factors.subsets import confident_subjects, select_training_cases
 
 
 @pytest.fixture(scope="module")
