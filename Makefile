@@ -28,6 +28,7 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check harness tests methods datasets benchmarks
+	$(BIN)/lint-imports  # the may-import table of harness/README.md (pyproject.toml [tool.importlinter])
 
 typecheck: setup
 	$(BIN)/mypy harness

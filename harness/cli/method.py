@@ -66,10 +66,10 @@ def verify(
     methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045
 ) -> None:
     """Train and predict NAME on synthetic cases and check its outputs against the contract."""
-    from harness.containers.verify import StepOutcome, synthetic_dataset, verify_method
     from harness.executors import default_settings, make_executor
     from harness.executors.kinds import EXECUTORS
     from harness.methods import MethodRegistry
+    from harness.runner.verify import StepOutcome, synthetic_dataset, verify_method
     from harness.settings import cache_dir
 
     if executor not in EXECUTORS:

@@ -167,7 +167,7 @@ class ExecutorSettings(Strict):
     """What the settings of every executor kind share: ``kind``, a registered executor (``segarena list``).
 
     A kind subclasses this with ``kind: Literal["<name>"]`` and registers the model together with its
-    executor class (:mod:`harness.executors.kinds`); the ``executor`` section is validated by the model
+    executor class (:mod:`harness.config.executor_kinds`); the ``executor`` section is validated by the model
     registered for its ``kind``.
     """
 
@@ -201,7 +201,7 @@ MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 
 def _registered_executor(value: Any, handler: ValidatorFunctionWrapHandler) -> ExecutorSettings:
     """Validate ``executor`` with the settings model registered for its ``kind``."""
-    from harness.executors.kinds import EXECUTORS  # the registry of kinds; imported when a file is validated
+    from harness.config.executor_kinds import EXECUTORS  # the registry of kinds; imported when a file is validated
 
     if isinstance(value, ExecutorSettings):
         return value
@@ -213,7 +213,7 @@ def _registered_executor(value: Any, handler: ValidatorFunctionWrapHandler) -> E
 
 
 def _executor_json_schema(_core: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
-    from harness.executors.kinds import EXECUTORS
+    from harness.config.executor_kinds import EXECUTORS
 
     kinds = [handler(EXECUTORS.get(name).settings.__pydantic_core_schema__) for name in EXECUTORS.names()]
     return {"oneOf": kinds, "discriminator": {"propertyName": "kind"}, "title": "Executor"}

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from harness.contract.views import link_file
+from harness.contract.files import link_file
 
 INIT_JSON = "init.json"
 InitKind = Literal["finetune", "imagenet"]

@@ -11,7 +11,6 @@ link into the cache.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -22,14 +21,7 @@ from harness.common.dataset import (
     write_csv,
 )
 from harness.common.records import CaseRecord
-
-
-def link_file(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+from harness.contract.files import link_file
 
 
 def _meta_for_view(dataset: CommonDataset, n_training: int, with_labels: bool) -> dict[str, object]:

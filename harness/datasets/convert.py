@@ -144,7 +144,7 @@ def _convert_into(
         global _FORKED_ADAPTER
         _FORKED_ADAPTER = adapter
         context = multiprocessing.get_context("fork")
-        from harness.executors.processes import die_with_parent  # workers die with a kill -9'd harness
+        from harness.common.workers import die_with_parent  # workers die with a kill -9'd harness
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
             futures: list[tuple[RawSubject, Future[SubjectResult]]] = [

@@ -111,7 +111,7 @@ def evaluate_folders(
             collect(evaluate_case_files(*job))
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a parent that may hold threads (torch, rich)
-        from harness.executors.processes import die_with_parent  # workers die with a kill -9'd harness
+        from harness.common.workers import die_with_parent  # workers die with a kill -9'd harness
 
         with ProcessPoolExecutor(
             max_workers=min(workers, len(jobs)), mp_context=context, initializer=die_with_parent

@@ -111,7 +111,7 @@ def evaluate_predictions(
     workers = workers or min(os.cpu_count() or 1, 4)
     results = []
     if workers > 1 and len(tasks) > 1:
-        from harness.executors.processes import die_with_parent
+        from harness.common.workers import die_with_parent
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                  initializer=die_with_parent) as pool:  # fmt: skip

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.contract.seal import compare_trees, hash_tree
-from harness.executors.processes import SCRATCH_PREFIX
 
+#: The name prefix of a local job's private folder (the only kind of folder a rerun removes for a dead job).
+SCRATCH_PREFIX = "segarena-job-"
 _CHUNK = 1 << 20
 FILE_MODE, DIR_MODE = 0o444, 0o555
 

@@ -1,61 +1,9 @@
-"""The executor kinds: each one's settings model (the ``executor:`` section) and its class, registered together.
-
-A kind is an :class:`ExecutorKind` object in its own module, registered here by import path, so listing
-the kinds or validating a benchmark file imports only the kind that is named::
-
-    # harness/executors/slurm.py
-    class SlurmSettings(ExecutorSettings):          # harness.config.models.ExecutorSettings
-        kind: Literal["slurm"] = "slurm"
-        partition: str = "gpu"
-
-    class SlurmExecutor(Executor): ...              # availability() + run(invocation)
-
-    KIND = ExecutorKind(SlurmSettings, SlurmExecutor)   # create(settings) builds the executor
-
-    # here, one line:
-    EXECUTORS.register("slurm", "harness.executors.slurm:KIND", description="one sbatch job per job")
-
-An outside executor registers itself the same way when its module is imported
-(``EXECUTORS.add("name", KIND)``); a benchmark names that module in ``plugins.executors``.
-"""
+"""The executor kinds' registry, where an executor module registers itself (defined in
+:mod:`harness.config.executor_kinds`, beside the ``executor:`` settings it validates, so that the
+config never imports the executors)."""
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from harness.config.executor_kinds import EXECUTORS, ExecutorKind, executor_kind
 
-from harness.errors import ExecutorUnavailableError
-from harness.registry import Registry
-
-if TYPE_CHECKING:
-    from harness.config.models import ExecutorSettings
-    from harness.executors.base import Executor
-
-
-@dataclass(frozen=True)
-class ExecutorKind:
-    """One executor kind: the pydantic model of its settings and how to build it from them."""
-
-    settings: type[ExecutorSettings]
-    create: Callable[[Any], Executor]
-
-
-EXECUTORS: Registry[ExecutorKind] = Registry("executor", unavailable_error=ExecutorUnavailableError)
-
-EXECUTORS.register("local", "harness.executors.local:KIND",
-                   description="a subprocess on this machine, in a private read-only view (the default)")
-EXECUTORS.register("docker", "harness.executors.docker:KIND",
-                   description="one sandboxed container per job (Docker engine, `segarena containers build`)",
-                   check=lambda: None if importlib.util.find_spec("docker") else
-                   "needs the Docker SDK for Python: pip install 'docker>=7'")
-EXECUTORS.register("ray", "harness.executors.unavailable:RAY_KIND",
-                   description="jobs on a Ray cluster",
-                   unavailable="the 'ray' executor is not available in this version of SegArena yet "
-                               "(tracked in the project's issues); use `--executor local`")
-
-
-def executor_kind(name: str) -> ExecutorKind:
-    """The kind called ``name`` (unknown: did-you-mean and the registered kinds)."""
-    return EXECUTORS.get(name)
+__all__ = ["EXECUTORS", "ExecutorKind", "executor_kind"]

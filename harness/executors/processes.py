@@ -6,22 +6,22 @@ process whose ``/proc/<pid>/environ`` carries the token, which also catches chil
 ``setsid`` (they left the group but kept the environment). A job's token is recorded in
 ``<run>/running/<token>`` while it runs, with the harness's pid and start time: a run that finds
 the file of a harness that is no longer alive (``kill -9``, a dead node) ends that job's
-processes and removes its private folder before it starts anything. Worker pools get :func:`die_with_parent` as initializer.
+processes and removes its private folder before it starts anything. Worker pools get :func:`harness.common.workers.die_with_parent` as initializer.
 
 The ``/proc`` scan is Linux only; elsewhere only the process group is ended.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
+
+from harness.executors.isolation import SCRATCH_PREFIX, PrivateView
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 JOB_TOKEN_ENV = "SEGARENA_JOB_TOKEN"
 #: The folder of a run (``runs/<name>/running``) holding one file per running job, named by its token.
 RUNNING_DIR = "running"
-_PR_SET_PDEATHSIG = 1
 _PROC = Path("/proc")
 
 
@@ -111,8 +110,6 @@ def is_alive(pid: int, start_time: str | None) -> bool:
     return current is not None and (start_time is None or current == start_time) and not _is_zombie(pid)
 
 
-#: The name prefix of a local job's private folder (the only kind of folder a rerun removes for a dead job).
-SCRATCH_PREFIX = "segarena-job-"
 
 
 #: The label every job container carries: the job's token (see :func:`end_orphaned_jobs`).
@@ -170,8 +167,6 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
         ended.append((str(record.get("job", path.name)), killed))
         scratch = Path(record["scratch"]) if record.get("scratch") else None
         if scratch is not None and scratch.name.startswith(SCRATCH_PREFIX) and scratch.is_dir():
-            from harness.executors.isolation import PrivateView
-
             PrivateView(scratch).remove()  # the dead job's private copies
         path.unlink(missing_ok=True)
     return ended
@@ -188,14 +183,3 @@ def _remove_job_containers(token: str) -> None:
             container.remove(force=True)
     except Exception as err:  # no SDK or no engine: nothing can be running there either
         log.warning("could not look for containers of job token %s: %s", token, err)
-
-
-def die_with_parent() -> None:
-    """Worker-pool initializer: the kernel SIGKILLs this process when its parent dies (Linux; no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl: the pool lives on after a kill -9, as before
-        return

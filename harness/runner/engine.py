@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.config.models import Benchmark, ExecutorSettings
-from harness.datasets.cache import is_entry_intact
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import ExecutorUnavailableError, SegArenaError
 from harness.executors import default_settings, make_executor
@@ -20,10 +19,9 @@ from harness.methods.registry import MethodRegistry
 from harness.plan import Job, Plan, build_plan
 from harness.runner import steps
 from harness.runner.kinds import STEPS
-from harness.settings import cache_dir
+from harness.runner.reuse import reusable_output
 from harness.store import Store
-from harness.store.outputs import ConvertOutput, JobOutput, ReportOutput
-from harness.store.sqlite import JobRecord
+from harness.store.outputs import ReportOutput
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +68,6 @@ def _executor_settings(bench: Benchmark, override: str | None) -> ExecutorSettin
     if override is None or override == bench.executor.kind:
         return bench.executor
     return default_settings(override)
-
-
-def _outputs_exist(output: JobOutput) -> bool:
-    """Whether a completed job's outputs are still there (and, for a cached dataset, unchanged)."""
-    if not all(path.exists() for path in output.paths()):
-        return False
-    if isinstance(output, ConvertOutput):
-        path = output.path.resolve()
-        if path.is_relative_to(cache_dir()):  # a converted folder the user gave is theirs, never redone
-            # Never trust the store alone: an entry left incomplete, or changed since, is converted again.
-            return is_entry_intact(path)
-    return True
-
-
-def reusable_output(record: JobRecord | None) -> JobOutput | None:
-    """The output of a job the store holds as complete whose files are still there; None: run it (again)."""
-    if record is None or not record.is_complete or record.output is None or not _outputs_exist(record.output):
-        return None
-    return record.output
 
 
 class _LazyExecutor:

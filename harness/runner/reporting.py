@@ -91,7 +91,7 @@ def render_from_store(
     changed title, ranking metric or output folder, or a report made while jobs were still failing.
     """
     from harness.report import render_report
-    from harness.runner.engine import reusable_output
+    from harness.runner.reuse import reusable_output
 
     datasets = datasets or DatasetRegistry(bench.plugins.datasets)
     methods = methods or MethodRegistry(bench.plugins.methods)

@@ -12,10 +12,10 @@ from harness.containers.bases import dockerfile_base, load_bases, local_stand_in
 from harness.containers.build import make_context, resolve_base
 from harness.containers.images import image_reference
 from harness.containers.scaffold import scaffold_method
-from harness.containers.verify import synthetic_dataset, verify_method
 from harness.errors import ConfigError
 from harness.executors.local import LocalExecutor
 from harness.methods import MethodCard, MethodRegistry
+from harness.runner.verify import synthetic_dataset, verify_method
 
 
 @pytest.fixture()

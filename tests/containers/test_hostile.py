@@ -19,12 +19,12 @@ import pytest
 
 from harness.common.dataset import CommonDataset
 from harness.config.models import DockerExecutor as DockerSettings
-from harness.containers.verify import synthetic_dataset
 from harness.contract.views import make_images_view
 from harness.executors.base import Invocation
 from harness.executors.docker import DockerExecutor
 from harness.executors.local import LocalExecutor
 from harness.methods import MethodRegistry
+from harness.runner.verify import synthetic_dataset
 
 pytestmark = pytest.mark.docker
 

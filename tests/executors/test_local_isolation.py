@@ -19,7 +19,6 @@ import pytest
 
 from harness.common.dataset import CommonDataset
 from harness.config import load_benchmark
-from harness.containers.verify import synthetic_dataset
 from harness.contract.views import make_images_view, make_training_view
 from harness.executors.base import Invocation, JobResult
 from harness.executors.isolation import hash_tree, make_private_view
@@ -27,6 +26,7 @@ from harness.executors.local import LocalExecutor, method_environment
 from harness.executors.processes import JOB_TOKEN_ENV
 from harness.methods import MethodRegistry
 from harness.runner import run_benchmark
+from harness.runner.verify import synthetic_dataset
 from tests.conftest import TINY_DEMO
 from tests.support.iso_support import FIXTURE_METHODS, hostile_lines, is_running, leftovers
 

@@ -92,7 +92,7 @@ POOL = textwrap.dedent("""\
     import os, sys, time
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
-    from harness.executors.processes import die_with_parent
+    from harness.common.workers import die_with_parent
     initializer = die_with_parent if sys.argv[1] == "with" else None
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=initializer) as pool:
         pids = {pool.submit(os.getpid).result() for _ in range(4)}

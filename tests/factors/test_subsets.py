@@ -8,9 +8,9 @@ import pytest
 
 from harness.common.dataset import CommonDataset
 from harness.config.models import Confidence, Subset
-from harness.containers.verify import synthetic_dataset
 from harness.errors import InputDataError
 from harness.factors.subsets import confident_subjects, select_training_cases
+from harness.runner.verify import synthetic_dataset
 
 
 @pytest.fixture(scope="module")
