@@ -153,3 +153,15 @@ def test_an_outside_dataset_from_one_folder_converts_and_runs(tmp_path: Path) ->
     (metrics,) = (tmp_path / "run").rglob("metrics.csv")
     rows = list(csv.DictReader(metrics.open()))
     assert rows and {row["dataset"] for row in rows} == {"squares"} and any(row["metric"] == "dice" for row in rows)
+
+
+def test_an_unknown_published_importer_is_named_by_validate(write_benchmark, tmp_path: Path) -> None:
+    from harness.plan.check import check_benchmark
+
+    (tmp_path / "published").mkdir()
+    body = ("datasets: [{name: demo_cine}]\nmethods: [{name: threshold_baseline}]\n"
+            f"published: [{{kind: cmr_seg_tl_kagle, path: {tmp_path / 'published'}}}]\n")
+    with pytest.raises(InvalidBenchmarkError) as caught:
+        check_benchmark(write_benchmark(body))
+    message = str(caught.value)
+    assert "published[0].kind" in message and "Did you mean 'cmr_seg_tl_kaggle'" in message

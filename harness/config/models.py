@@ -227,7 +227,8 @@ Executor = Annotated[ExecutorSettings, WrapValidator(_registered_executor),
 class PublishedEntry(Strict):
     """Published predictions imported as read-only leaderboard rows."""
 
-    kind: Literal["cmr_seg_tl_kaggle"]
+    kind: Name = Field(description="a registered published importer (`segarena list`), e.g. cmr_seg_tl_kaggle; "
+                                   "checked by `segarena validate`")
     path: Path
     dataset: Name = Field("kaggle_dsb", description="the dataset name these rows are shown under")
 

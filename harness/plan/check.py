@@ -15,6 +15,7 @@ from harness.config import Benchmark, InvalidBenchmarkError, load_benchmark, rea
 from harness.datasets.registry import DatasetRegistry
 from harness.errors import ConfigError
 from harness.methods.registry import MethodRegistry
+from harness.published.importers import IMPORTERS
 
 
 def check_benchmark(path: Path) -> tuple[Benchmark, DatasetRegistry, MethodRegistry]:
@@ -56,6 +57,8 @@ def check_benchmark(path: Path) -> tuple[Benchmark, DatasetRegistry, MethodRegis
     for index, entry in enumerate(_items(data.get("published"))):
         if isinstance(entry, dict) and (where := _path(base, entry.get("path"))) is not None and not where.exists():
             problems.append(f"published[{index}].path: {where} does not exist")
+        if isinstance(entry, dict) and isinstance(entry.get("kind"), str) and entry["kind"] not in IMPORTERS:
+            problems.append(f"published[{index}].kind: {IMPORTERS.unknown_message(entry['kind'])}")
     if problems or bench is None:
         raise InvalidBenchmarkError(path, problems or ["invalid benchmark"])
     assert datasets is not None and methods is not None
