@@ -155,6 +155,27 @@ class FolderLock:
             fcntl.flock(fd, fcntl.LOCK_EX)
         self._fd = fd
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free (and write this pid into it); False if another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        """The pid the current holder wrote (for messages), or "?"."""
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)

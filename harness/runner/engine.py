@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from harness.common.paths import FolderLock
 from harness.config.models import Benchmark, ExecutorSettings
 from harness.datasets.registry import DatasetRegistry
-from harness.errors import ExecutorUnavailableError, SegArenaError
+from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
 from harness.executors import default_settings, make_executor
 from harness.executors.base import Executor
 from harness.executors.processes import RUNNING_DIR, end_orphaned_jobs
@@ -96,6 +97,21 @@ def run_benchmark(
     plan: Plan = build_plan(bench, datasets, methods)
     assert bench.run_dir is not None
     run_dir = bench.run_dir
+    # One run of a benchmark at a time: two would run the same jobs in the same job folders.
+    run_lock = FolderLock(run_dir)
+    if not run_lock.try_acquire():
+        raise InputDataError(
+            f"another `segarena run` of this benchmark is going on (pid {run_lock.holder()}, run folder {run_dir}); "
+            "wait for it to end or stop it, then run again (finished jobs are kept)"
+        )
+    try:
+        return _run_locked(bench, plan, run_dir, executor, reporter, datasets, methods)
+    finally:
+        run_lock.release()
+
+
+def _run_locked(bench: Benchmark, plan: Plan, run_dir: Path, executor: str | None, reporter: Reporter,
+                datasets: DatasetRegistry, methods: MethodRegistry) -> RunSummary:
     store = Store(run_dir / "store.sqlite")
     # A predecessor killed mid-job (kill -9, a dead node) may have left its method's processes running.
     for job_name, pids in end_orphaned_jobs(run_dir / RUNNING_DIR):
