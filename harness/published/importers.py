@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.published.results import PublishedCineResults
 from harness.registry import Registry
 
-Importer = Callable[[Path], PublishedCineResults]
+if TYPE_CHECKING:
+    from harness.published.results import PublishedCineResults
+
+Importer = Callable[[Path], "PublishedCineResults"]
 
 IMPORTERS: Registry[Importer] = Registry("published importer")
 
