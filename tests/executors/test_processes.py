@@ -113,11 +113,11 @@ def test_pool_workers_die_with_a_killed_parent_only_with_the_initializer(initial
         parent.wait(timeout=10)
         assert wait_gone(workers, 5) is (initializer == "with")
     finally:
-        for pid in workers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        # Every worker, also one that ran no task (so never printed its pid): they share the parent's group.
+        try:
+            os.killpg(parent.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.mark.slow
