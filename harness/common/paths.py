@@ -146,26 +146,25 @@ class FolderLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        """Take the lock, waiting while another process holds it."""
+        if not self._lock(blocking=False):
             log.info("waiting for another SegArena process that writes %s", self.path.parent / self.path.name[1:-5])
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        self._fd = fd
+            self._lock(blocking=True)
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free (and write this pid into it); False if another process holds it."""
+        """Take the lock if it is free; False if another process holds it."""
+        return self._lock(blocking=False)
+
+    def _lock(self, blocking: bool) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{os.getpid()}\n".encode())  # the holder, for messages (see holder())
         self._fd = fd
         return True
 
