@@ -172,11 +172,17 @@ class ExecutorSettings(Strict):
     """
 
     kind: str
+    jobs: int | None = Field(None, ge=1, description="at most this many jobs at once (like make -j; `segarena run "
+                                                     "--jobs N` overrides); default: what the executor's CPU slots, "
+                                                     "memory and GPUs allow")
 
 
 class LocalExecutor(ExecutorSettings):
     kind: Literal["local"] = "local"
-    threads: int | None = Field(None, ge=1, description="torch threads per job (default: all cores)")
+    threads: int | None = Field(None, ge=1, description="CPU slots (= torch threads) every method job holds, instead "
+                                                        "of its card's resources.cpus")
+    gpus: int | list[str] = Field(0, description="GPUs the jobs may use: a count (devices 0..N-1) or a list of "
+                                                 "device ids; each GPU job gets its own for its whole duration")
 
 
 class DockerExecutor(ExecutorSettings):

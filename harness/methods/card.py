@@ -20,7 +20,9 @@ __all__ = ["MethodCard", "ParamSpec", "Resources"]
 class Resources(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gpu: int = Field(0, ge=0, description="GPUs the method can use (0 = CPU only)")
+    gpu: int = Field(0, ge=0, description="GPUs the method can use (0 = CPU only); it falls back to the CPU "
+                                          "when the executor gives it none")
+    cpus: int = Field(1, ge=1, description="CPU slots a job of this method holds (its torch threads)")
     memory_gb: float = Field(4.0, gt=0)
     time_limit_s: int = Field(3600, gt=0)
 

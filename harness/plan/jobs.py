@@ -58,3 +58,11 @@ class Job:
     @property
     def short(self) -> str:
         return self.key[:12]
+
+    def identity(self) -> dict[str, Any]:
+        """What the store records when the job starts, as JSON data: its spec and its dependencies' keys.
+
+        ``segarena plan`` compares it with the job of the same name in the current plan to say why a job
+        would run again (params changed, upstream changed).
+        """
+        return json.loads(json.dumps({"spec": self.spec, "deps": list(self.deps)}, sort_keys=True, default=_default))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +17,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     key TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
-    status TEXT NOT NULL,          -- done | failed | degraded | running
+    status TEXT NOT NULL,          -- done | failed | degraded | not_run | running | interrupted
     started_at REAL,
     finished_at REAL,
     duration_s REAL,
     exit_code INTEGER,
     reason TEXT,
     log_path TEXT,
-    output TEXT                    -- JSON: what the job produced (paths, digests, ...)
+    output TEXT,                   -- JSON: what the job produced (paths, digests, ...)
+    spec TEXT,                     -- JSON: the job's spec when it started (what `segarena plan` compares)
+    attempts INTEGER DEFAULT 1,    -- starts of the job in its last run (>1: retried after its node died)
+    assignment TEXT                -- JSON: CPU slots, GPU devices, memory it held; where it ran
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,6 +41,10 @@ CREATE TABLE IF NOT EXISTS runs (
 
 #: Statuses that let a later run skip the job.
 COMPLETE = ("done",)
+#: Columns added after the first release: added to an older store when it is opened.
+_ADDED_COLUMNS = {"spec": "TEXT", "attempts": "INTEGER DEFAULT 1", "assignment": "TEXT"}
+_COLUMNS = ("key, kind, name, status, started_at, finished_at, duration_s, exit_code, reason, log_path, output, "
+            "spec, attempts, assignment")
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,9 @@ class JobRecord:
     reason: str
     log_path: str
     output: JobOutput | None  # None: nothing recorded, or a stored output that no longer validates
+    spec: dict[str, Any] | None = None
+    attempts: int = 1
+    assignment: dict[str, Any] | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -62,34 +74,40 @@ class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path))
+        # Only the scheduling process writes, from its scheduling thread; worker threads (the report) only read.
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.executescript(SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
         self._db.commit()
 
     def close(self) -> None:
         self._db.close()
 
     def get(self, key: str) -> JobRecord | None:
-        row = self._db.execute(
-            "SELECT key, kind, name, status, started_at, finished_at, duration_s, exit_code, reason, log_path, output "
-            "FROM jobs WHERE key = ?",
-            (key,),
-        ).fetchone()
-        if row is None:
-            return None
-        return JobRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9] or "",
-                         load_output(row[10]))
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _record(row)
 
     def all(self) -> list[JobRecord]:
-        keys = [r[0] for r in self._db.execute("SELECT key FROM jobs ORDER BY started_at")]
-        return [r for r in (self.get(k) for k in keys) if r is not None]
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY started_at").fetchall()
+        return [_record(row) for row in rows]
 
-    def start(self, key: str, kind: str, name: str) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO jobs (key, kind, name, status, started_at) VALUES (?, ?, ?, 'running', ?)",
-            (key, kind, name, time.time()),
-        )
-        self._db.commit()
+    def by_name(self) -> dict[str, JobRecord]:
+        """The latest record of each job name (an earlier version of a job whose key changed keeps its name)."""
+        return {record.name: record for record in self.all() if record.started_at is not None}
+
+    def start(self, key: str, kind: str, name: str, spec: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs (key, kind, name, status, started_at, spec) VALUES (?, ?, ?, 'running', ?, ?)",
+                (key, kind, name, time.time(), None if spec is None else json.dumps(spec, sort_keys=True, default=str)),
+            )
+            self._db.commit()
 
     def finish(
         self,
@@ -100,26 +118,43 @@ class Store:
         reason: str = "",
         log_path: Path | None = None,
         output: JobOutput | None = None,
+        attempts: int = 1,
+        assignment: dict[str, Any] | None = None,
     ) -> None:
-        self._db.execute(
-            "UPDATE jobs SET status = ?, finished_at = ?, duration_s = ?, exit_code = ?, reason = ?, log_path = ?, "
-            "output = ? WHERE key = ?",
-            (status, time.time(), duration_s, exit_code, reason, str(log_path or ""), dump_output(output), key),
-        )
-        self._db.commit()
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, duration_s = ?, exit_code = ?, reason = ?, log_path = ?, "
+                "output = ?, attempts = ?, assignment = ? WHERE key = ?",
+                (status, time.time(), duration_s, exit_code, reason, str(log_path or ""), dump_output(output), attempts,
+                 None if assignment is None else json.dumps(assignment, sort_keys=True, default=str), key),
+            )
+            self._db.commit()
 
     def begin_run(self) -> int:
-        cursor = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
-        self._db.commit()
+        with self._lock:
+            cursor = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+            self._db.commit()
         return int(cursor.lastrowid or 0)
 
     def end_run(self, run_id: int, executed: int, skipped: int, failed: int) -> None:
-        self._db.execute(
-            "UPDATE runs SET finished_at = ?, executed = ?, skipped = ?, failed = ? WHERE run_id = ?",
-            (time.time(), executed, skipped, failed, run_id),
-        )
-        self._db.commit()
+        with self._lock:
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, executed = ?, skipped = ?, failed = ? WHERE run_id = ?",
+                (time.time(), executed, skipped, failed, run_id),
+            )
+            self._db.commit()
 
     def runs(self) -> list[dict[str, Any]]:
         cols = ("run_id", "started_at", "finished_at", "executed", "skipped", "failed")
-        return [dict(zip(cols, row, strict=True)) for row in self._db.execute(f"SELECT {', '.join(cols)} FROM runs")]
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(cols)} FROM runs").fetchall()
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+def _json(text: str | None) -> Any:
+    return None if not text else json.loads(text)
+
+
+def _record(row: tuple[Any, ...]) -> JobRecord:
+    return JobRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9] or "",
+                     load_output(row[10]), _json(row[11]), int(row[12] or 1), _json(row[13]))
