@@ -121,6 +121,16 @@ class Executor(ABC):
         """What this executor lacks to run these methods (checked once before a run starts); none by default."""
         return []
 
+    def request(self, card: MethodCard, cpus: int) -> Assignment:
+        """What one job of ``card`` asks the scheduler for, GPUs as a count (``gpu_count``; the scheduler names them).
+
+        By default a GPU-capable method gets its card's GPUs when the executor has any (at most what it has)
+        and runs on the CPU otherwise; an executor where a GPU job must not fall back (Ray with
+        ``gpus_per_job``) asks for more than it has, and the scheduler fails that job at once, saying why.
+        """
+        gpus = min(card.resources.gpu, self.capacity().n_gpus)
+        return Assignment(cpus=cpus, memory_gb=card.resources.memory_gb, gpu_count=gpus)
+
     def capacity(self) -> Capacity:
         """What can run at once; by default this machine's cores and memory, no GPU."""
         return machine_capacity()
