@@ -40,3 +40,13 @@ class JobFailedError(SegArenaError):
     """A job (train, predict, evaluate, ...) failed; the run records it and goes on."""
 
     exit_code = 1
+
+    def __init__(self, message: str, attempts: int = 1, provenance: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        #: starts of the job (more than 1: its node died and it was retried elsewhere)
+        self.attempts = attempts
+        self.provenance = provenance or {}
+
+
+class JobCancelledError(JobFailedError):
+    """The run was interrupted (Ctrl-C) while this job ran; it is recorded as interrupted and runs again next time."""

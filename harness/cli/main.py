@@ -30,8 +30,13 @@ def run(
     benchmark: Annotated[Path, typer.Argument(help="the benchmark file (benchmark.yaml)")],
     executor: Annotated[Optional[str], typer.Option(help="override the executor: a registered kind (local, docker, "  # noqa: UP045
                                                          "...; see `segarena list`)")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="at most N jobs at once (like make -j); "  # noqa: UP045
+                                                "default: executor.jobs, else what the executor's CPU slots, "
+                                                "memory and GPUs allow")] = None,
 ) -> None:
-    """Run a whole benchmark: convert, split, train, predict, evaluate, report (resumes from the store)."""
+    """Run a whole benchmark: convert, split, train, predict, evaluate, report (resumes from the store).
+
+    Jobs whose inputs are ready run at once, each holding its CPU slots (its torch threads), memory and GPUs."""
     from harness.cli.progress import RichReporter
     from harness.errors import ConfigError
     from harness.executors.kinds import EXECUTORS
@@ -42,7 +47,8 @@ def run(
     if executor is not None and executor not in EXECUTORS:  # after the file: its plugins.executors are imported
         raise ConfigError(f"--executor: {EXECUTORS.unknown_message(executor)}")
     with RichReporter(console) as reporter:
-        summary = run_benchmark(bench, executor=executor, reporter=reporter, datasets=datasets, methods=methods)
+        summary = run_benchmark(bench, executor=executor, reporter=reporter, datasets=datasets, methods=methods,
+                                jobs=jobs)
     if not summary.executed and not summary.failed:
         console.print(f"Nothing to do: all {len(summary.skipped)} jobs are complete in {summary.run_dir / 'store.sqlite'}.")
     else:

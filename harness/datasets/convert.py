@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +36,12 @@ class ConversionSummary:
     moved_aside: Path | None = None  # where the former contents of ``out`` went (``force``)
 
 
-_FORKED_ADAPTER: DatasetAdapter | None = None  # inherited by forked workers; adapters load from files and do not pickle
-
-
 def _convert_in_worker(raw: Path, subject: RawSubject, out: Path) -> SubjectResult:
-    assert _FORKED_ADAPTER is not None
-    return _convert_one(_FORKED_ADAPTER, raw, subject, out)
+    from harness.common.workers import worker_payload
+
+    adapter = worker_payload()  # pickled once per worker (harness.common.workers.worker_pool)
+    assert isinstance(adapter, DatasetAdapter)
+    return _convert_one(adapter, raw, subject, out)
 
 
 def _convert_one(adapter: DatasetAdapter, raw: Path, subject: RawSubject, out: Path) -> SubjectResult:
@@ -141,12 +140,9 @@ def _convert_into(
             if on_subject_done:
                 on_subject_done(subject.subject)
     else:
-        global _FORKED_ADAPTER
-        _FORKED_ADAPTER = adapter
-        context = multiprocessing.get_context("fork")
-        from harness.common.workers import die_with_parent  # workers die with a kill -9'd harness
+        from harness.common.workers import worker_pool  # workers die with a kill -9'd harness
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
+        with worker_pool(workers, payload=adapter, preload=("harness.datasets.convert",)) as pool:
             futures: list[tuple[RawSubject, Future[SubjectResult]]] = [
                 (s, pool.submit(_convert_in_worker, raw, s, staging)) for s in subjects
             ]

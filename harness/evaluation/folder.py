@@ -10,9 +10,8 @@ scored. Cases run in parallel in a process pool when ``workers > 1``.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,12 +109,9 @@ def evaluate_folders(
         for job in jobs:
             collect(evaluate_case_files(*job))
     else:
-        context = multiprocessing.get_context("spawn")  # no fork of a parent that may hold threads (torch, rich)
-        from harness.common.workers import die_with_parent  # workers die with a kill -9'd harness
+        from harness.common.workers import worker_pool  # workers die with a kill -9'd harness
 
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(jobs)), mp_context=context, initializer=die_with_parent
-        ) as pool:
+        with worker_pool(min(workers, len(jobs)), preload=("harness.evaluation.folder",)) as pool:
             pending: set[Future[CaseResult]] = {pool.submit(evaluate_case_files, *job) for job in jobs}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,10 +109,9 @@ def evaluate_predictions(
     workers = workers or min(os.cpu_count() or 1, 4)
     results = []
     if workers > 1 and len(tasks) > 1:
-        from harness.common.workers import die_with_parent
+        from harness.common.workers import worker_pool
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=die_with_parent) as pool:  # fmt: skip
+        with worker_pool(workers, preload=("harness.evaluation.predictions",)) as pool:
             for result in pool.map(evaluate_one, tasks, chunksize=max(1, len(tasks) // (workers * 4))):
                 results.append(result)
                 if on_case_done:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +22,19 @@ from harness.config.models import DockerExecutor as DockerSettings
 from harness.containers.engine import NVIDIA_HINT, connect, engine_version
 from harness.containers.images import LABEL_JOB, LABEL_METHOD, build_command, find_image, image_reference
 from harness.errors import ConfigError, ExecutorUnavailableError
-from harness.executors.base import CONTAINER_PATHS, WRITABLE_ROLES, Availability, Executor, Invocation, JobResult, tail
+from harness.executors.base import (
+    CONTAINER_PATHS,
+    WRITABLE_ROLES,
+    Assignment,
+    Availability,
+    Capacity,
+    Executor,
+    Invocation,
+    JobResult,
+    machine_capacity,
+    tail,
+)
+from harness.executors.devices import describe_devices, gpu_ids
 from harness.executors.kinds import ExecutorKind
 from harness.executors.processes import CONTAINER_TOKEN_LABEL, new_token, register_job, unregister_job
 
@@ -41,15 +55,16 @@ def container_user(configured: str | None = None) -> str:
     return ROOTLESS_FALLBACK_USER if uid == 0 else f"{uid}:{gid}"
 
 
-def device_requests(gpus: int | list[str], wanted_by_method: int) -> list[Any]:
-    """GPU device requests: none for a CPU-only method; else ``gpus`` as a count or as device ids."""
-    if wanted_by_method <= 0 or not gpus:
+def device_requests(devices: tuple[str, ...]) -> list[Any]:
+    """The GPU device request of one job: exactly its assigned device ids (none for a CPU-only job).
+
+    Inside the container the devices are renumbered from 0 (the NVIDIA runtime exposes only these).
+    """
+    if not devices:
         return []
     import docker
 
-    if isinstance(gpus, int):
-        return [docker.types.DeviceRequest(count=gpus, capabilities=[["gpu"]])]
-    return [docker.types.DeviceRequest(device_ids=[str(g) for g in gpus], capabilities=[["gpu"]])]
+    return [docker.types.DeviceRequest(device_ids=list(devices), capabilities=[["gpu"]])]
 
 
 class DockerExecutor(Executor):
@@ -59,6 +74,10 @@ class DockerExecutor(Executor):
         self.settings = settings or DockerSettings()
         self._client = client
         self.user = container_user(self.settings.user)
+        self.gpus = gpu_ids(self.settings.gpus)
+        self._cancelled = threading.Event()
+        self._containers: dict[str, Any] = {}  # token -> running container (cancel() kills them)
+        self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
@@ -90,10 +109,33 @@ class DockerExecutor(Executor):
                             "`--base local`; offline: `--wheelhouse DIR`)")
         return problems
 
+    # -- what the scheduler may give ---------------------------------------------------------
+    def capacity(self) -> Capacity:
+        return machine_capacity(self.gpus)
+
+    def request(self, card: Any, cpus: int) -> Assignment:
+        """A job holds ``ceil(executor.cpus)`` slots when the container's CPU limit is set, else the scheduler's."""
+        if self.settings.cpus is not None:
+            cpus = max(1, math.ceil(self.settings.cpus))
+        asked = super().request(card, cpus)
+        return replace(asked, memory_gb=self.settings.memory_gb or asked.memory_gb)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            containers = list(self._containers.values())
+        for container in containers:
+            try:
+                container.kill()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
     # -- what a container gets -------------------------------------------------------------
-    def threads(self) -> int:
+    def threads(self, assignment: Assignment | None = None) -> int:
         if self.settings.cpus is not None:
             return max(1, math.floor(self.settings.cpus))
+        if assignment is not None:
+            return assignment.cpus
         return os.cpu_count() or 1
 
     def memory_gb(self, invocation: Invocation) -> float:
@@ -103,7 +145,7 @@ class DockerExecutor(Executor):
     def environment(self, invocation: Invocation, gpu_requested: bool) -> dict[str, str]:
         env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
         env.update(invocation.env)
-        env.update({"SEGARENA_THREADS": str(self.threads()), "PYTHONUNBUFFERED": "1", "HOME": "/tmp",
+        env.update({"SEGARENA_THREADS": str(self.threads(invocation.assignment)), "PYTHONUNBUFFERED": "1", "HOME": "/tmp",
                     "HF_HUB_OFFLINE": "1"})
         if not gpu_requested:
             env["CUDA_VISIBLE_DEVICES"] = ""
@@ -121,7 +163,7 @@ class DockerExecutor(Executor):
             volumes[str(Path(host).resolve())] = {
                 "bind": CONTAINER_PATHS[role], "mode": "rw" if role in WRITABLE_ROLES else "ro"
             }
-        requests = device_requests(self.settings.gpus, invocation.method.resources.gpu)
+        requests = device_requests(self.devices(invocation))
         memory = int(self.memory_gb(invocation) * _GIB)
         options: dict[str, Any] = {
             "command": invocation.arguments(CONTAINER_PATHS),
@@ -145,9 +187,18 @@ class DockerExecutor(Executor):
         }
         if self.settings.cpus is not None:
             options["nano_cpus"] = int(self.settings.cpus * 1e9)
+        elif invocation.assignment is not None:  # the job's CPU slots are its limit
+            options["nano_cpus"] = int(invocation.assignment.cpus * 1e9)
         if requests:
             options["device_requests"] = requests
         return options
+
+    def devices(self, invocation: Invocation) -> tuple[str, ...]:
+        """The job's GPU devices: its assignment's; a lone run (no scheduler) of a GPU method gets the first."""
+        if invocation.assignment is not None:
+            return invocation.assignment.gpus
+        wanted = invocation.method.resources.gpu
+        return self.gpus[:wanted] if wanted > 0 else ()
 
     # -- running -------------------------------------------------------------------------------
     def run(self, invocation: Invocation) -> JobResult:
@@ -169,8 +220,10 @@ class DockerExecutor(Executor):
         provenance = {
             "executor": "docker", "image": reference, "image_id": image.id, "repo_digests": list(image.repo_digests),
             "engine": engine_version(self.client), "method_code_sha256": card.code_hash(), "user": self.user,
-            "network": "none", "memory_gb": self.memory_gb(invocation), "cpus": self.settings.cpus,
-            "gpus": self.settings.gpus if options.get("device_requests") else 0, "threads": self.threads(),
+            "network": "none", "memory_gb": self.memory_gb(invocation),
+            "cpus": options.get("nano_cpus", 0) / 1e9 or None, "threads": self.threads(invocation.assignment),
+            "gpus": list(self.devices(invocation)), "devices": describe_devices(self.devices(invocation)),
+            "host": socket.gethostname(),
         }
         out = invocation.mounts["out"]
         invocation.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,13 +237,17 @@ class DockerExecutor(Executor):
             log.flush()
             try:
                 container = self.client.containers.create(reference, **options)
+                with self._lock:
+                    self._containers[token] = container
+                if self._cancelled.is_set():
+                    return JobResult("cancelled", None, 0.0, "the run was interrupted", provenance)
                 try:
                     container.start()
                 except docker.errors.APIError as err:
                     explanation = str(err.explanation or err)
                     if "could not select device driver" in explanation or "nvidia" in explanation.lower():
                         raise ExecutorUnavailableError(
-                            f"GPUs were requested (executor.gpus: {self.settings.gpus}) but the Docker engine cannot "
+                            f"GPUs were requested (devices {', '.join(self.devices(invocation))}) but the Docker engine cannot "
                             f"give any ({explanation}): {NVIDIA_HINT}"
                         ) from err
                     return JobResult("failed", None, time.monotonic() - started,
@@ -202,12 +259,16 @@ class DockerExecutor(Executor):
                 return JobResult("failed", None, time.monotonic() - started,
                                  f"Docker engine error: {err.explanation or err}", provenance)
             finally:
+                with self._lock:
+                    self._containers.pop(token, None)
                 if container is not None:
                     _remove(container)
                 _take_back(out)
                 if invocation.running_dir is not None:
                     unregister_job(invocation.running_dir, token)
         duration = time.monotonic() - started
+        if self._cancelled.is_set() and status != "done":
+            return JobResult("cancelled", None, duration, "the run was interrupted", provenance)
         if status == "failed":
             reason = f"{reason}: {tail(invocation.log_path, 8)}"
         return JobResult(status, exit_code, duration, reason, provenance)
@@ -290,7 +351,8 @@ def _flags(options: dict[str, Any]) -> str:
     if "nano_cpus" in options:
         parts.append(f"--cpus {options['nano_cpus'] / 1e9:g}")
     if "device_requests" in options:
-        parts.append("--gpus <see executor.gpus>")
+        ids = ",".join(",".join(r.get("DeviceIDs") or []) for r in options["device_requests"])
+        parts.append(f"--gpus '\"device={ids}\"'")
     parts += [f"-v {host}:{spec['bind']}:{spec['mode']}" for host, spec in options["volumes"].items()]
     parts += [f"-e {name}={value}" for name, value in sorted(options["environment"].items()) if name.startswith("SEGARENA_")]
     return " ".join(parts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -21,10 +22,21 @@ from pathlib import Path
 from typing import IO
 
 from harness.config.models import LocalExecutor as LocalSettings
-from harness.executors.base import Availability, Executor, Invocation, JobResult, failure_reason
+from harness.executors.base import (
+    Assignment,
+    Availability,
+    Capacity,
+    Executor,
+    Invocation,
+    JobResult,
+    failure_reason,
+    machine_capacity,
+)
+from harness.executors.devices import describe_devices, gpu_ids
 from harness.executors.isolation import PrivateView, make_private_view, private_view_root
 from harness.executors.kinds import ExecutorKind
 from harness.executors.processes import JOB_TOKEN_ENV, end_job_processes, new_token, register_job, unregister_job
+from harness.methods.card import MethodCard
 from harness.settings import cache_dir, python_executable
 
 log = logging.getLogger(__name__)
@@ -33,8 +45,12 @@ log = logging.getLogger(__name__)
 CONTRACT_ENV = ("SEGARENA_SEED", "SEGARENA_FOLD", "SEGARENA_THREADS", JOB_TOKEN_ENV)
 
 
-def method_environment(invocation: Invocation, threads: int, token: str, cwd: Path) -> dict[str, str]:
-    """The harness's environment without ``SEGARENA_*`` and without any variable naming a hidden path."""
+def method_environment(invocation: Invocation, threads: int, token: str, cwd: Path,
+                       gpus: tuple[str, ...] = ()) -> dict[str, str]:
+    """The harness's environment without ``SEGARENA_*`` and without any variable naming a hidden path.
+
+    ``CUDA_VISIBLE_DEVICES`` names the job's own GPUs, and is empty for a CPU-only job (it sees none).
+    """
     hidden = {str(cache_dir()), str(invocation.log_path.parent), *(str(p) for p in invocation.mounts.values())}
     if invocation.running_dir is not None:
         hidden.add(str(invocation.running_dir.parent))
@@ -42,7 +58,7 @@ def method_environment(invocation: Invocation, threads: int, token: str, cwd: Pa
            if not name.startswith("SEGARENA_") and name not in ("PWD", "OLDPWD")
            and not any(path in value for path in hidden)}
     env.update({k: v for k, v in invocation.env.items() if k in CONTRACT_ENV})
-    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "CUDA_VISIBLE_DEVICES": "",
+    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "CUDA_VISIBLE_DEVICES": ",".join(gpus),
                 "SEGARENA_THREADS": str(threads), JOB_TOKEN_ENV: token, "PWD": str(cwd)})
     return env
 
@@ -52,11 +68,23 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, gpus: int | list[str] | tuple[str, ...] = ()) -> None:
         self.threads = threads
+        self.gpus = gpu_ids(gpus)
+        self._cancelled = threading.Event()
 
     def availability(self) -> Availability:
         return Availability(True)
+
+    def capacity(self) -> Capacity:
+        return machine_capacity(self.gpus)
+
+    def request(self, card: MethodCard, cpus: int) -> Assignment:
+        """``executor.threads`` (when set) instead of the scheduler's CPU slots."""
+        return super().request(card, self.threads or cpus)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
     def run(self, invocation: Invocation) -> JobResult:
         card = invocation.method
@@ -84,7 +112,10 @@ class LocalExecutor(Executor):
         paths = {role: str(path) for role, path in view.paths.items()}
         command = [python_executable(), str(view.paths["code"] / card.entry), *invocation.arguments(paths)]
         cwd = view.paths["out"]
-        env = method_environment(invocation, self.threads or os.cpu_count() or 1, token, cwd)
+        assignment = invocation.assignment
+        threads = assignment.cpus if assignment is not None else (self.threads or os.cpu_count() or 1)
+        gpus = assignment.gpus if assignment is not None else ()
+        env = method_environment(invocation, threads, token, cwd, gpus)
         invocation.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         status, reason = "done", ""
@@ -98,10 +129,7 @@ class LocalExecutor(Executor):
             follower = threading.Thread(target=_copy_stream, args=(process.stdout, log_file), daemon=True)
             follower.start()
             try:
-                exit_code = process.wait(timeout=invocation.timeout_s)
-            except subprocess.TimeoutExpired:
-                status, exit_code = "timeout", None
-                reason = f"killed after the time limit of {invocation.timeout_s} s"
+                status, exit_code, reason = self._wait(process, invocation.timeout_s, started)
             finally:  # also on Ctrl-C (KeyboardInterrupt): nothing the job started outlives it
                 leftovers = end_job_processes(token, process.pid)
                 process.wait()
@@ -113,17 +141,31 @@ class LocalExecutor(Executor):
         view.return_outputs(invocation.mounts["out"])
         provenance = {"executor": "local", "python": python_executable(), "method_code_sha256": card.code_hash(),
                       "isolation": "private read-only copies, hashed before and after; not a sandbox",
-                      "input_bytes_copied": view.bytes_copied}
+                      "input_bytes_copied": view.bytes_copied, "threads": threads,
+                      "host": socket.gethostname(), "devices": describe_devices(gpus)}
         if changed:
             shown = "; ".join(changed[:5]) + (f"; … ({len(changed)} in all)" if len(changed) > 5 else "")
             return JobResult("failed", exit_code, duration,
                              f"contract violation: the method changed its read-only inputs ({shown}); a method "
                              f"writes only to --out (log: {invocation.log_path})", provenance)
-        if status == "timeout":
-            return JobResult("timeout", None, duration, reason, provenance)
+        if status in ("timeout", "cancelled"):
+            return JobResult(status, None, duration, reason, provenance)
         if exit_code != 0:
             return JobResult("failed", exit_code, duration, failure_reason(exit_code, invocation.log_path), provenance)
         return JobResult("done", 0, duration, "", provenance)
+
+
+    def _wait(self, process: subprocess.Popen[bytes], timeout_s: int, started: float) -> tuple[str, int | None, str]:
+        """Wait for the method, polling for the time limit and for cancel() (Ctrl-C reaches only the scheduler)."""
+        while True:
+            try:
+                return "done", process.wait(timeout=0.2), ""
+            except subprocess.TimeoutExpired:
+                pass
+            if self._cancelled.is_set():
+                return "cancelled", None, "the run was interrupted"
+            if time.monotonic() - started > timeout_s:
+                return "timeout", None, f"killed after the time limit of {timeout_s} s"
 
 
 def _copy_stream(stream: IO[bytes], log_file: IO[bytes]) -> None:
@@ -134,7 +176,7 @@ def _copy_stream(stream: IO[bytes], log_file: IO[bytes]) -> None:
 
 
 def _create(settings: LocalSettings) -> LocalExecutor:
-    return LocalExecutor(settings.threads)
+    return LocalExecutor(settings.threads, settings.gpus)
 
 
 #: Registered as "local" in harness.executors.kinds.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -12,33 +10,39 @@ from typing import Protocol
 from harness.common.paths import FolderLock
 from harness.config.models import Benchmark, ExecutorSettings
 from harness.datasets.registry import DatasetRegistry
-from harness.errors import ExecutorUnavailableError, InputDataError, SegArenaError
+from harness.errors import ExecutorUnavailableError, InputDataError
 from harness.executors import default_settings, make_executor
-from harness.executors.base import Executor
+from harness.executors.base import Executor, machine_capacity
 from harness.executors.processes import RUNNING_DIR, end_orphaned_jobs
 from harness.methods.registry import MethodRegistry
 from harness.plan import Job, Plan, build_plan
 from harness.runner import steps
 from harness.runner.kinds import STEPS
 from harness.runner.reuse import reusable_output
+from harness.runner.scheduler import Scheduler
 from harness.store import Store
-from harness.store.outputs import ReportOutput
+from harness.store.outputs import JobOutput, ReportOutput
 
 log = logging.getLogger(__name__)
 
 
 class Reporter(Protocol):
-    """What the CLI shows while a run goes on (library code never prints)."""
+    """What the CLI shows while a run goes on (library code never prints).
 
-    def job_started(self, job: Job, index: int, total: int) -> None: ...
+    ``job_started`` / ``job_skipped`` / ``job_finished`` / ``overall`` come from the scheduling thread,
+    ``progress`` from the thread running that job (several jobs run at once).
+    """
+
+    def job_started(self, job: Job, where: str) -> None: ...
     def job_skipped(self, job: Job, reason: str) -> None: ...
     def job_finished(self, job: Job, status: str, duration_s: float, reason: str) -> None: ...
-    def progress(self, total: int | None, advance: int) -> None: ...
+    def progress(self, job: Job, total: int | None, advance: int) -> None: ...
+    def overall(self, settled: int, total: int) -> None: ...
 
 
 class SilentReporter:
-    def job_started(self, job: Job, index: int, total: int) -> None:
-        log.info("start %s", job.name)
+    def job_started(self, job: Job, where: str) -> None:
+        log.info("start %s (%s)", job.name, where)
 
     def job_skipped(self, job: Job, reason: str) -> None:
         log.info("skip %s (%s)", job.name, reason)
@@ -46,7 +50,10 @@ class SilentReporter:
     def job_finished(self, job: Job, status: str, duration_s: float, reason: str) -> None:
         log.info("%s %s in %.1f s %s", status, job.name, duration_s, reason)
 
-    def progress(self, total: int | None, advance: int) -> None:
+    def progress(self, job: Job, total: int | None, advance: int) -> None:
+        pass
+
+    def overall(self, settled: int, total: int) -> None:
         pass
 
 
@@ -83,6 +90,10 @@ class _LazyExecutor:
             self._executor = make_executor(self.settings)
         return self._executor
 
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+
 
 def run_benchmark(
     bench: Benchmark,
@@ -90,7 +101,13 @@ def run_benchmark(
     reporter: Reporter | None = None,
     datasets: DatasetRegistry | None = None,
     methods: MethodRegistry | None = None,
+    jobs: int | None = None,
 ) -> RunSummary:
+    """Run every job of ``bench`` the store does not hold as complete, ready jobs at once up to the capacity.
+
+    ``jobs`` caps how many run at once (``segarena run --jobs N``; default ``executor.jobs``, else what the
+    executor's CPU slots, memory and GPUs allow).
+    """
     reporter = reporter or SilentReporter()
     datasets = datasets or DatasetRegistry(bench.plugins.datasets)
     methods = methods or MethodRegistry(bench.plugins.methods)
@@ -105,21 +122,36 @@ def run_benchmark(
             "wait for it to end or stop it, then run again (finished jobs are kept)"
         )
     try:
-        return _run_locked(bench, plan, run_dir, executor, reporter, datasets, methods)
+        return _run_locked(bench, plan, run_dir, executor, reporter, datasets, methods, jobs)
     finally:
         run_lock.release()
 
 
+def reusable_outputs(plan: Plan, store: Store) -> dict[str, JobOutput]:
+    """The outputs this run reuses: complete in the store, files still there, and no dependency runs again.
+
+    Like make: a job whose dependency runs again (it failed or degraded before, its files are gone, a cached
+    dataset no longer verifies) runs again too, even though its key is the same, so a report or a
+    prediction never stays built on an earlier version of its inputs.
+    """
+    reused: dict[str, JobOutput] = {}
+    for job in plan.jobs.values():  # dependencies first
+        output = reusable_output(store.get(job.key))
+        if output is not None and all(d in reused for d in job.deps):
+            reused[job.key] = output
+    return reused
+
+
 def _run_locked(bench: Benchmark, plan: Plan, run_dir: Path, executor: str | None, reporter: Reporter,
-                datasets: DatasetRegistry, methods: MethodRegistry) -> RunSummary:
+                datasets: DatasetRegistry, methods: MethodRegistry, jobs: int | None) -> RunSummary:
     store = Store(run_dir / "store.sqlite")
     # A predecessor killed mid-job (kill -9, a dead node) may have left its method's processes running.
     for job_name, pids in end_orphaned_jobs(run_dir / RUNNING_DIR):
         log.warning("ended %d process(es) of job %s left by a run that was killed", len(pids), job_name)
     lazy = _LazyExecutor(_executor_settings(bench, executor))
-    pending_method_jobs = [
-        j for j in plan.jobs.values() if STEPS[j.kind].runs_methods and reusable_output(store.get(j.key)) is None
-    ]
+    reused = reusable_outputs(plan, store)
+    pending_method_jobs = [j for j in plan.jobs.values() if STEPS[j.kind].runs_methods and j.key not in reused]
+    capacity = machine_capacity()
     if pending_method_jobs:
         # Fail before doing anything if the executor cannot run here, or lacks a method's image.
         needed = {j.spec["method"] for j in pending_method_jobs}
@@ -127,66 +159,21 @@ def _run_locked(bench: Benchmark, plan: Plan, run_dir: Path, executor: str | Non
         if missing:
             raise ExecutorUnavailableError(f"the {lazy.settings.kind} executor cannot run this benchmark yet:\n  "
                                            + "\n  ".join(missing))
+        capacity = lazy.get().capacity()
+        lazy.get().prepare(run_dir)
     run_id = store.begin_run()
+    ctx = steps.Context(bench, datasets, methods, _DeferredExecutor(lazy), run_dir, dict(reused), plan, store)
+    scheduler = Scheduler(plan, store, ctx, reporter, capacity, jobs if jobs is not None else lazy.settings.jobs,
+                          lazy.get() if pending_method_jobs else None)
     summary = RunSummary(run_dir, None)
-    ctx = steps.Context(bench, datasets, methods, _DeferredExecutor(lazy), run_dir, {}, plan, store)
-    jobs = list(plan.jobs.values())
     try:
-        for index, job in enumerate(jobs):
-            step = STEPS[job.kind]
-            reused = reusable_output(store.get(job.key))
-            if reused is not None:
-                ctx.outputs[job.key] = reused
-                summary.skipped.append(job.name)
-                reporter.job_skipped(job, "complete in the store")
-                continue
-            missing = [d for d in job.deps if d not in ctx.outputs]
-            blocking = [d for d in missing if plan.jobs[d].kind not in step.tolerates]
-            if blocking:
-                reason = f"not run: {plan.jobs[blocking[0]].name} did not complete"
-                store.start(job.key, job.kind, job.name)
-                store.finish(job.key, "not_run", 0.0, reason=reason)
-                summary.not_run.append((job.name, reason))
-                reporter.job_skipped(job, reason)
-                continue
-            reporter.job_started(job, index, len(jobs))
-            store.start(job.key, job.kind, job.name)
-            started = time.monotonic()
-            try:
-                output = step.run(ctx, job, reporter.progress)
-            except ExecutorUnavailableError:
-                raise
-            except SegArenaError as err:
-                _record_failure(store, job, started, str(err), summary, reporter)
-                continue
-            except Exception as err:  # a bug or a crash inside one job must not stop the others
-                detail = traceback.format_exc()
-                log_path = ctx.job_dir(job) / "error.log"
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                log_path.write_text(detail)
-                _record_failure(store, job, started, f"{type(err).__name__}: {err} (traceback in {log_path})",
-                                summary, reporter)
-                continue
-            duration = time.monotonic() - started
-            degraded = bool(missing)  # only tolerated dependencies can be missing here
-            status = "degraded" if degraded else "done"
-            store.finish(job.key, status, duration, 0, "upstream job failed" if degraded else "",
-                         getattr(output, "log", None), output)
-            ctx.outputs[job.key] = output
-            summary.executed.append(job.name)
-            reporter.job_finished(job, status, duration, "")
+        scheduler.run(summary)
     finally:
         store.end_run(run_id, len(summary.executed), len(summary.skipped) + len(summary.not_run), len(summary.failed))
         store.close()
+        lazy.close()
     summary.report = next((o.index for o in ctx.outputs.values() if isinstance(o, ReportOutput)), None)
     return summary
-
-
-def _record_failure(store: Store, job: Job, started: float, reason: str, summary: RunSummary, reporter: Reporter) -> None:
-    duration = time.monotonic() - started
-    store.finish(job.key, "failed", duration, reason=reason)
-    summary.failed.append((job.name, reason))
-    reporter.job_finished(job, "failed", duration, reason)
 
 
 class _DeferredExecutor(Executor):

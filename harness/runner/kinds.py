@@ -23,6 +23,10 @@ class Step:
     tolerates: frozenset[str] = frozenset()
     #: Whether it runs method code, so that the executor must be able to run the method before a run starts.
     runs_methods: bool = False
+    #: CPU slots a job of this kind holds when it runs inside the harness (method jobs: their card's).
+    cpus: int = 1
+    #: It forks a pool of worker processes: one such job at a time (see harness.runner.scheduler, "Forking").
+    forks_workers: bool = False
 
 
 def _evaluate(ctx: steps.Context, job: Job, progress: Any) -> EvaluateOutput:
@@ -41,11 +45,11 @@ def _report(ctx: steps.Context, job: Job, progress: Any) -> ReportOutput:
 
 
 STEPS: dict[str, Step] = {step.kind: step for step in (
-    Step("convert", steps.run_convert),
+    Step("convert", steps.run_convert, cpus=2, forks_workers=True),  # converts two subjects at once
     Step("split", steps.run_split),
     Step("train", steps.run_train, runs_methods=True),
     Step("predict", steps.run_predict, runs_methods=True),
     # evaluate scores a failed predict as missing predictions; the report shows whatever exists
-    Step("evaluate", _evaluate, tolerates=frozenset({"predict"})),
+    Step("evaluate", _evaluate, tolerates=frozenset({"predict"}), forks_workers=True),
     Step("report", _report, tolerates=frozenset({"evaluate"})),
 )}

@@ -19,10 +19,10 @@ from harness.contract.seal import check_model_seal, seal_model
 from harness.contract.views import make_images_view, make_training_view
 from harness.datasets.cache import ensure_converted
 from harness.datasets.registry import DatasetRegistry
-from harness.errors import InputDataError, JobFailedError
+from harness.errors import InputDataError, JobCancelledError, JobFailedError
 from harness.evaluation.predictions import evaluate_predictions
 from harness.evaluation.volumes import read_volume_table, subject_truth_table
-from harness.executors.base import Executor, Invocation
+from harness.executors.base import Assignment, Executor, Invocation, JobResult
 from harness.executors.processes import RUNNING_DIR
 from harness.factors.regimes import prepare_init
 from harness.factors.splits import Splits, make_splits
@@ -50,6 +50,8 @@ class Context:
     outputs: dict[str, JobOutput]  # job key → output of completed jobs
     plan: Plan | None = None  # the whole job graph and the run's store: what the report job reads its tables from
     store: Store | None = None
+    #: What the scheduler gave the job this context runs (one context per running job, sharing the rest).
+    assignment: Assignment | None = None
 
     def job_dir(self, job: Job) -> Path:
         from harness.common.paths import resolve_within
@@ -147,11 +149,10 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> TrainOutput:
     params_path.write_text(json.dumps(dict(job.spec["params"]), indent=2))
     mounts["params"] = params_path
     result = ctx.executor.run(Invocation(card, "train", mounts, _method_env(job), card.resources.time_limit_s,
-                                         folder / "train.log", ctx.run_dir / RUNNING_DIR))
+                                         folder / "train.log", ctx.run_dir / RUNNING_DIR, ctx.assignment))
     shutil.rmtree(folder / "data", ignore_errors=True)
     shutil.rmtree(folder / "val", ignore_errors=True)
-    if not result.ok:
-        raise JobFailedError(f"{result.status}: {result.reason}", ) from None
+    _check_result(result)
     history = mounts["out"] / HISTORY_FILE
     subjects = sorted({c.subject for c in cases})
     return TrainOutput(
@@ -160,6 +161,16 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> TrainOutput:
         provenance=result.provenance, model_manifest=seal_model(mounts["out"]),
         history=pd.read_csv(history).to_dict(orient="records") if history.is_file() else None,
     )
+
+
+def _check_result(result: JobResult) -> None:
+    """A method job that did not end well fails (cancelled: interrupted), carrying its attempts and provenance."""
+    provenance = {**result.provenance, "attempts": result.attempts}
+    if result.status == "cancelled":
+        raise JobCancelledError(f"cancelled: {result.reason or 'the run was interrupted'}", result.attempts, provenance)
+    if not result.ok:
+        raise JobFailedError(f"{result.status}: {result.reason}", result.attempts, provenance) from None
+    result.provenance["attempts"] = result.attempts
 
 
 def test_cases(dataset: CommonDataset, groups: tuple[str, ...]) -> list[Any]:
@@ -181,10 +192,9 @@ def run_predict(ctx: Context, job: Job, progress: Progress) -> PredictOutput:
     out.mkdir(parents=True)
     result = ctx.executor.run(Invocation(card, "predict", {"images": images, "model": model, "out": out},
                                          _method_env(job), card.resources.time_limit_s, folder / "predict.log",
-                                         ctx.run_dir / RUNNING_DIR))
+                                         ctx.run_dir / RUNNING_DIR, ctx.assignment))
     shutil.rmtree(images, ignore_errors=True)
-    if not result.ok:
-        raise JobFailedError(f"{result.status}: {result.reason}")
+    _check_result(result)
     check_model_seal(model, train.model_manifest, "during predict")
     if not any(out.iterdir()):
         raise JobFailedError(f"predict exited 0 but wrote nothing to its output folder {out} (expected one "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -13,7 +14,7 @@ import requests
 from harness.config.models import DockerExecutor as DockerSettings
 from harness.errors import ConfigError, ExecutorUnavailableError
 from harness.executors import make_executor
-from harness.executors.base import Invocation
+from harness.executors.base import Assignment, Invocation
 from harness.executors.docker import ROOTLESS_FALLBACK_USER, DockerExecutor, container_user
 from harness.methods import MethodCard
 
@@ -106,16 +107,25 @@ def test_limits_from_card_or_settings(train: Invocation) -> None:
     assert options["environment"]["SEGARENA_THREADS"] == "1"
 
 
-def test_gpus_by_count_and_by_ids(train: Invocation, card: MethodCard) -> None:
+def test_each_job_requests_exactly_its_assigned_devices(train: Invocation, card: MethodCard) -> None:
     invocation = with_card(train, gpu_card(card))
-    options = DockerExecutor(DockerSettings(gpus=2), client=mock.MagicMock()).container_options(invocation)
-    (request,) = options["device_requests"]
-    assert request["Count"] == 2 and request["Capabilities"] == [["gpu"]]
-    assert "CUDA_VISIBLE_DEVICES" not in options["environment"]
-    options = DockerExecutor(DockerSettings(gpus=["0", "GPU-3f2a"]), client=mock.MagicMock()
-                             ).container_options(invocation)
-    (request,) = options["device_requests"]
-    assert request["DeviceIDs"] == ["0", "GPU-3f2a"] and request["Capabilities"] == [["gpu"]]
+    executor = DockerExecutor(DockerSettings(gpus=2), client=mock.MagicMock())
+    assert executor.capacity().gpus == ("0", "1")  # a count names devices 0..N-1
+    for devices in (("1",), ("0", "1")):
+        assigned = dataclasses.replace(invocation, assignment=Assignment(cpus=1, gpus=devices, memory_gb=3))
+        options = executor.container_options(assigned)
+        (request,) = options["device_requests"]
+        assert request["DeviceIDs"] == list(devices) and request["Capabilities"] == [["gpu"]]
+        assert "Count" not in request or not request["Count"]
+        assert "CUDA_VISIBLE_DEVICES" not in options["environment"]
+        assert options["nano_cpus"] == 1_000_000_000 and options["environment"]["SEGARENA_THREADS"] == "1"
+    # a GPU-capable job the scheduler gave no device runs on the CPU and sees none
+    cpu_only = dataclasses.replace(invocation, assignment=Assignment(cpus=2, memory_gb=3))
+    options = executor.container_options(cpu_only)
+    assert "device_requests" not in options and options["environment"]["CUDA_VISIBLE_DEVICES"] == ""
+    assert options["environment"]["SEGARENA_THREADS"] == "2"
+    ids = DockerExecutor(DockerSettings(gpus=["0", "GPU-3f2a"]), client=mock.MagicMock())
+    assert ids.capacity().gpus == ("0", "GPU-3f2a")
 
 
 def test_cpu_only_method_gets_no_gpu(train: Invocation) -> None:
