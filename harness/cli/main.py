@@ -1,4 +1,4 @@
-"""``segarena``: run, validate, schema, convert, validate-dataset, evaluate, list."""
+"""``segarena``: run, plan, validate, schema, convert, validate-dataset, evaluate, list."""
 
 from __future__ import annotations
 
@@ -197,9 +197,9 @@ def list_components() -> None:
 
 
 def _register_optional() -> None:
-    from harness.cli import containers, evaluate, method
+    from harness.cli import containers, evaluate, method, plan
 
-    for module in (evaluate, method, containers):
+    for module in (plan, evaluate, method, containers):
         module.register(app)
 
 

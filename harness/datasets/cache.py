@@ -13,11 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.common.manifest import verify_manifest
 from harness.common.paths import check_output_folder, folder_lock, is_created_by_segarena
-from harness.datasets.adapter import DatasetAdapter
-from harness.datasets.convert import convert_locked, count_cases, count_failed_subjects
+
+if TYPE_CHECKING:
+    from harness.datasets.adapter import DatasetAdapter
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,9 @@ def ensure_converted(
     ``entry`` is a path made by :func:`harness.common.paths.resolve_within` under the cache root;
     an unmarked common-format folder there (written before entries were marked) is replaced.
     """
+    # imported here: checking an entry (``entry_problems``, a resume, ``segarena plan``) needs no imaging library
+    from harness.datasets.convert import convert_locked, count_cases, count_failed_subjects
+
     target = check_output_folder(entry, "dataset cache entry", inputs=[raw], recognise=_is_legacy_entry)
     with folder_lock(target):
         problems = entry_problems(target)

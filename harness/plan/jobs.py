@@ -28,6 +28,17 @@ def content_key(kind: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def input_digests(payload: dict[str, Any]) -> dict[str, str]:
+    """A short digest of each part of a key's payload: which part changed when a job's key did."""
+    return {name: hashlib.sha256(json.dumps(value, sort_keys=True, default=_default).encode()).hexdigest()[:16]
+            for name, value in payload.items()}
+
+
+def keyed(kind: str, payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The key of a payload (:func:`content_key`) and the digests of its parts (:func:`input_digests`)."""
+    return content_key(kind, payload), input_digests(payload)
+
+
 def fingerprint_tree(root: Path) -> str:
     """Cheap fingerprint of a raw folder: relative paths, sizes and modification times."""
     digest = hashlib.sha256()
@@ -54,15 +65,20 @@ class Job:
     name: str  # human-readable, e.g. "train unet2d on demo_cine fold 0 seed 0"
     deps: tuple[str, ...] = ()
     spec: dict[str, Any] = field(default_factory=dict)
+    #: A digest of each part of the payload the key hashes (``input_digests``), so that a changed key can
+    #: be traced to what changed in it (code, a folder's fingerprint, settings) even when the spec is the same.
+    inputs: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def short(self) -> str:
         return self.key[:12]
 
     def identity(self) -> dict[str, Any]:
-        """What the store records when the job starts, as JSON data: its spec and its dependencies' keys.
+        """What the store records when the job starts, as JSON data: its spec, its dependencies' keys and the
+        digests of its key's parts.
 
-        ``segarena plan`` compares it with the job of the same name in the current plan to say why a job
-        would run again (params changed, upstream changed).
+        ``segarena plan`` (``harness.runner.explain``) compares it with the job of the same name in the current
+        plan to say why a job would run again (params changed, upstream changed, what else changed).
         """
-        return json.loads(json.dumps({"spec": self.spec, "deps": list(self.deps)}, sort_keys=True, default=_default))
+        return json.loads(json.dumps({"spec": self.spec, "deps": list(self.deps), "inputs": self.inputs},
+                                     sort_keys=True, default=_default))

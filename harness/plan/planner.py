@@ -10,7 +10,7 @@ from harness.datasets.registry import DatasetRegistry
 from harness.errors import ConfigError
 from harness.factors.regimes import regime_applies
 from harness.methods.registry import MethodRegistry
-from harness.plan.jobs import EVALUATOR_VERSION, Job, content_key, fingerprint_tree, hash_files
+from harness.plan.jobs import EVALUATOR_VERSION, Job, JobKind, content_key, fingerprint_tree, hash_files, keyed
 
 
 @dataclass
@@ -37,6 +37,13 @@ def _fold_indices(bench: Benchmark, entry: DatasetEntry | None = None) -> list[i
     return [0]
 
 
+def _job(key_kind: str, payload: dict[str, Any], kind: JobKind, name: str, deps: tuple[str, ...],
+         spec: dict[str, Any]) -> Job:
+    """A job keyed by ``payload`` (the key hashes ``key_kind`` and the payload), with its parts' digests."""
+    key, inputs = keyed(key_kind, payload)
+    return Job(key, kind, name, deps, spec, inputs)
+
+
 def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegistry) -> Plan:
     """Build the job graph; every key hashes exactly the inputs and parameters of its job."""
     plan = Plan()
@@ -53,22 +60,21 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
         else:
             source = {"raw": entry.raw, "tree": fingerprint_tree(entry.raw) if entry.raw else "none"}
         adapter_code = hash_files([p for p in card.folder.rglob("*.py") if "__pycache__" not in p.parts])
-        convert = plan.add(Job(
-            content_key("convert", {"card": card.model_dump(mode="json"), "code": adapter_code,
-                                    "options": entry.options, **source}),
+        convert = plan.add(_job(
+            "convert", {"card": card.model_dump(mode="json"), "code": adapter_code, "options": entry.options, **source},
             "convert", f"convert {entry.key}", (),
-            {"dataset_index": d_index, "dataset": entry.key, "dataset_name": entry.name},
+            {"dataset_index": d_index, "dataset": entry.key, "dataset_name": entry.name, "options": entry.options},
         ))
-        split = plan.add(Job(
-            content_key("split", {"convert": convert.key, "split": entry.split or bench.factors.split}),
+        split = plan.add(_job(
+            "split", {"convert": convert.key, "split": entry.split or bench.factors.split},
             "split", f"split {entry.key}", (convert.key,), {"dataset": entry.key, "dataset_name": entry.name},
         ))
         # Second raters' masks (labelsTr_<rater>/, e.g. cine7t) become inter-observer rows.
         if card.raters:
-            raters = plan.add(Job(
-                content_key("evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
-                                                "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION,
-                                                "dataset_id": entry.key}),
+            raters = plan.add(_job(
+                "evaluate_raters", {"split": split.key, "metrics": bench.metrics, "clinical": bench.clinical,
+                                    "folds": _fold_indices(bench, entry), "version": EVALUATOR_VERSION,
+                                    "dataset_id": entry.key},
                 "evaluate", f"evaluate second raters on {entry.key}", (split.key,),
                 {"dataset": entry.key, "dataset_name": entry.name, "raters": True, "folds": _fold_indices(bench, entry)},
             ))
@@ -113,27 +119,27 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
             deps = (split.key, base_key)
             init["base"] = base_key
         common["init"] = init
-        train = plan.add(Job(
-            content_key("train", {"split": split.key, "method": method_name, "code": code, "params": params,
-                                  "regime": regime, "init": init, "subset": subset, "fold": fold, "seed": seed}),
+        train = plan.add(_job(
+            "train", {"split": split.key, "method": method_name, "code": code, "params": params,
+                      "regime": regime, "init": init, "subset": subset, "fold": fold, "seed": seed},
             "train", f"train {label}", deps, common,
         ))
         train_keys[(dataset_name, method_entry.key, regime.name, subset.name, fold, seed)] = train.key
-        predict = plan.add(Job(
-            content_key("predict", {"train": train.key}),
+        predict = plan.add(_job(
+            "predict", {"train": train.key},
             "predict", f"predict {label}", (train.key, split.key), common,
         ))
-        evaluate = plan.add(Job(
-            content_key("evaluate", {"predict": predict.key, "metrics": bench.metrics,
-                                     "clinical": bench.clinical, "version": EVALUATOR_VERSION,
-                                     "dataset_id": dataset_name, "method_id": method_entry.key}),
+        evaluate = plan.add(_job(
+            "evaluate", {"predict": predict.key, "metrics": bench.metrics,
+                         "clinical": bench.clinical, "version": EVALUATOR_VERSION,
+                         "dataset_id": dataset_name, "method_id": method_entry.key},
             "evaluate", f"evaluate {label}", (predict.key, split.key), common,
         ))
         evaluations.append(evaluate.key)
     published = [content_key("published", {"entry": p, "tree": fingerprint_tree(p.path)}) for p in bench.published]
-    plan.add(Job(
-        content_key("report", {"evaluations": evaluations, "published": published, "report": bench.report,
-                               "metrics": bench.metrics, "clinical": bench.clinical, "version": EVALUATOR_VERSION}),
+    plan.add(_job(
+        "report", {"evaluations": evaluations, "published": published, "report": bench.report,
+                   "metrics": bench.metrics, "clinical": bench.clinical, "version": EVALUATOR_VERSION},
         "report", f"report {bench.name}", tuple(evaluations), {},
     ))
     return plan

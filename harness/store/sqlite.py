@@ -77,6 +77,7 @@ class Store:
         # Only the scheduling process writes, from its scheduling thread; worker threads (the report) only read.
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._lock = threading.RLock()
+        self._columns = _COLUMNS
         self._db.executescript(SCHEMA)
         present = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         for column, declaration in _ADDED_COLUMNS.items():
@@ -84,17 +85,35 @@ class Store:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
         self._db.commit()
 
+    @classmethod
+    def open_read_only(cls, path: Path) -> Store | None:
+        """The store at ``path`` opened for reading only (``segarena plan``: no table is created or migrated,
+        nothing is written while a run may be writing); None when there is no store there yet."""
+        if not path.is_file():
+            return None
+        store = cls.__new__(cls)
+        store.path = path
+        store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        store._lock = threading.RLock()
+        present = {row[1] for row in store._db.execute("PRAGMA table_info(jobs)")}
+        if not present:
+            store._db.close()
+            return None
+        # an older store lacks the added columns: read them as NULL
+        store._columns = ", ".join(c if c in present else "NULL" for c in _COLUMNS.split(", "))
+        return store
+
     def close(self) -> None:
         self._db.close()
 
     def get(self, key: str) -> JobRecord | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(f"SELECT {self._columns} FROM jobs WHERE key = ?", (key,)).fetchone()
         return None if row is None else _record(row)
 
     def all(self) -> list[JobRecord]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY started_at").fetchall()
+            rows = self._db.execute(f"SELECT {self._columns} FROM jobs ORDER BY started_at").fetchall()
         return [_record(row) for row in rows]
 
     def by_name(self) -> dict[str, JobRecord]:

@@ -138,3 +138,28 @@ def test_runs_are_recorded(store: Store) -> None:
     (run,) = store.runs()
     assert (run["run_id"], run["executed"], run["skipped"], run["failed"]) == (run_id, 3, 2, 1)
     assert run["finished_at"] >= run["started_at"]
+
+
+def test_read_only_store_reads_an_older_store_and_writes_nothing(tmp_path: Path) -> None:
+    """`segarena plan` opens the store read-only: no store yet is None; an older store's missing columns read as NULL."""
+    assert Store.open_read_only(tmp_path / "none.sqlite") is None
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the first release's table: no spec, attempts, assignment
+        db.execute("CREATE TABLE jobs (key TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT "
+                   "NULL, started_at REAL, finished_at REAL, duration_s REAL, exit_code INTEGER, reason TEXT, "
+                   "log_path TEXT, output TEXT)")
+        db.execute("INSERT INTO jobs (key, kind, name, status, started_at) VALUES ('k', 'split', 'split x', 'failed', 1)")
+    before = path.read_bytes()
+    store = Store.open_read_only(path)
+    assert store is not None
+    (record,) = store.all()
+    assert (record.key, record.status, record.spec, record.attempts) == ("k", "failed", None, 1)
+    assert store.by_name() == {"split x": record}
+    store.close()
+    assert path.read_bytes() == before  # not migrated
+    Store(tmp_path / "new.sqlite").close()
+    store = Store.open_read_only(tmp_path / "new.sqlite")
+    assert store is not None and store.all() == []
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        store.start("k2", "split", "split y")
+    store.close()
