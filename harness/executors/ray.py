@@ -124,6 +124,7 @@ class RayExecutor(Executor):
     def __init__(self, settings: RaySettings | None = None) -> None:
         self.settings = settings or RaySettings()
         self._lock = threading.Lock()
+        self._prepare_lock = threading.Lock()  # the first jobs of a run wait for one shared-storage check
         self._cancelled = threading.Event()
         self._inflight: dict[str, Any] = {}  # id → the ObjectRefGenerator of a running task
         self._connected = False
@@ -174,7 +175,7 @@ class RayExecutor(Executor):
                     self._connected = True  # this process is already a driver of that cluster
                     return
                 ray.shutdown()
-            common = {"namespace": self.settings.namespace, "log_to_driver": False}
+            common: dict[str, Any] = {"namespace": self.settings.namespace, "log_to_driver": False}
             try:
                 if self.settings.address is None:
                     ray.init(address="local", num_cpus=self.settings.num_cpus, include_dashboard=False,
@@ -287,6 +288,11 @@ class RayExecutor(Executor):
                 elif not marker.is_file() or marker.read_text() != token:
                     problems.append(f"{name}: wrote {marker} on its storage, and this machine does not see it")
                 marker.unlink(missing_ok=True)
+        for folder in folders:
+            try:
+                (folder / NODES_DIR).rmdir()  # empty unless a node wrote where this machine cannot see
+            except OSError:
+                pass
         if problems:
             raise ExecutorUnavailableError(
                 f"{self.where}: not every node sees the run folder {run_dir}" + (f" and the cache {cache_dir()}"
@@ -296,10 +302,11 @@ class RayExecutor(Executor):
             self._prepared.add(run_dir.resolve())
 
     def _ensure_prepared(self, run_dir: Path) -> None:
-        with self._lock:
-            done = run_dir.resolve() in self._prepared
-        if not done:  # a caller that never called prepare() (a lone run, the sequential engine)
-            self.prepare(run_dir)
+        with self._prepare_lock:
+            with self._lock:
+                done = run_dir.resolve() in self._prepared
+            if not done:  # a caller that never called prepare() (a lone run, the sequential engine)
+                self.prepare(run_dir)
 
     # -- running --------------------------------------------------------------------------------------
     def run(self, invocation: Invocation) -> JobResult:
