@@ -406,6 +406,9 @@ class RayExecutor(Executor):
             return _Attempt("failed", node, error=f"the Ray task failed on its node: {_first_line(err)}")
         except rex.GetTimeoutError as err:
             return _Attempt("node_died", node, error=f"its result did not arrive ({_first_line(err)})")
+        except KeyboardInterrupt:  # Ctrl-C in a caller that does not call cancel(): stop the task, then go on up
+            self._stop(generator)
+            raise
         finally:
             with self._lock:
                 self._inflight.pop(key, None)

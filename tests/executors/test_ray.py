@@ -416,3 +416,25 @@ def test_cancel_stops_a_running_job_and_its_method(ray_cluster: RayCluster, tmp_
         time.sleep(0.1)
     assert method_processes(ray_cluster.root) == []
     assert executor.run(invocation("crashy", tmp_path / "later")).status == "cancelled"  # after cancel: at once
+
+
+def test_ctrl_c_in_the_waiting_thread_stops_the_task_and_its_method(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    """The sequential engine never calls cancel(): a KeyboardInterrupt while run() waits must not leave the job."""
+    import _thread
+
+    executor = ray_executor(ray_cluster)
+    job = invocation("sleepy", tmp_path, timeout_s=300)
+
+    def interrupt_once_the_method_runs() -> None:
+        deadline = time.monotonic() + 60
+        while not method_processes(ray_cluster.root) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_the_method_runs, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        executor.run(job)
+    deadline = time.monotonic() + 10
+    while method_processes(ray_cluster.root) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert method_processes(ray_cluster.root) == []
