@@ -227,7 +227,8 @@ class RayExecutor(ExecutorSettings):
                                                        "own failure is never retried)")
     namespace: str = Field("segarena", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     auth: Literal["disabled", "token"] | None = Field(
-        None, description="RAY_AUTH_MODE for the driver; default: the environment's (a local cluster: disabled). "
+        None, description="RAY_AUTH_MODE for the driver; default: the environment's (a local Ray: token, with a random "
+                          "token kept in memory). "
                           "The token comes from RAY_AUTH_TOKEN or auth_token_path, never from this file")
     auth_token_path: Path | None = Field(None, description="a file holding the cluster's token (RAY_AUTH_TOKEN_PATH)")
     env: dict[str, str] = Field(default_factory=dict, description="extra environment variables of the jobs' Ray "

@@ -10,8 +10,11 @@ method's own failure is never retried. Waiting is ``ray.wait`` with a timeout, n
 node could hang. ``import ray`` happens only here, inside functions: listing or validating never loads it.
 
 Security of the cluster (token auth, dashboard, ports) is set where the cluster is started; see
-README.md, "Ray". A local single-node Ray (no ``address``) runs with auth disabled, no dashboard and no
-usage statistics: it lives inside this process and ends with it.
+README.md, "Ray". A local single-node Ray (no ``address``) lives inside this process and ends with it:
+no dashboard, no usage statistics, and token auth with a random token held only in this process's
+environment (Ray's GCS and raylet listen on every interface, so "disabled" would let anyone who
+reaches the ports run code as this user while the run lasts); ``auth: disabled`` or
+``RAY_AUTH_MODE=disabled`` turns it off.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -153,12 +157,16 @@ class RayExecutor(Executor):
         return Availability(True)
 
     def _environment(self) -> None:
-        """The driver's Ray variables: no usage statistics; auth as configured (a local Ray: disabled)."""
+        """The driver's Ray variables: no usage statistics; auth as configured (a local Ray: a random token)."""
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         if self.settings.auth is not None:
             os.environ["RAY_AUTH_MODE"] = self.settings.auth
         elif self.settings.address is None:
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            os.environ.setdefault("RAY_AUTH_MODE", "token")
+        if (self.settings.address is None and os.environ["RAY_AUTH_MODE"] == "token"
+                and not os.environ.get("RAY_AUTH_TOKEN") and self.settings.auth_token_path is None):
+            # never written to disk (Ray would otherwise create ~/.ray/auth_token); inherited by the local Ray only
+            os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
         if self.settings.auth_token_path is not None:
             os.environ["RAY_AUTH_TOKEN_PATH"] = str(self.settings.auth_token_path)
 
