@@ -50,10 +50,19 @@ EXECUTORS.register("docker", "harness.executors.docker:KIND",
                    description="one sandboxed container per job (Docker engine, `segarena containers build`)",
                    check=lambda: None if importlib.util.find_spec("docker") else
                    "needs the Docker SDK for Python: pip install 'docker>=7'")
-EXECUTORS.register("ray", "harness.executors.unavailable:RAY_KIND",
-                   description="jobs on a Ray cluster",
-                   unavailable="the 'ray' executor is not available in this version of SegArena yet "
-                               "(tracked in the project's issues); use `--executor local`")
+
+
+def ray_missing() -> str | None:
+    """Why the ``ray`` kind cannot be used here (Ray is not installed), or None; never imports Ray."""
+    if importlib.util.find_spec("ray") is None:
+        return "needs Ray: pip install ray==2.60.0 (on the driver and on every node)"
+    return None
+
+
+EXECUTORS.register("ray", "harness.executors.ray:KIND",
+                   description="one Ray task per job on a Ray cluster (or a local Ray), each running the local or "
+                               "docker contract on its node",
+                   check=ray_missing)
 
 
 def executor_kind(name: str) -> ExecutorKind:

@@ -195,10 +195,52 @@ class DockerExecutor(ExecutorSettings):
                              description="uid:gid the methods run as; default the harness's own (1000:1000 under root)")
 
 
+#: Ray's session folder holds AF_UNIX sockets (at most 107 bytes); this leaves room for the session's own names.
+RAY_TEMP_DIR_MAX = 40
+
+
+def _short_absolute(value: Path | None) -> Path | None:
+    if value is not None and (not value.is_absolute() or len(str(value)) > RAY_TEMP_DIR_MAX):
+        raise ValueError(f"must be an absolute path of at most {RAY_TEMP_DIR_MAX} characters (Ray puts its sockets "
+                         f"under it and socket paths are limited to 107 bytes), e.g. /tmp/ray-segarena")
+    return value
+
+
 class RayExecutor(ExecutorSettings):
+    """Each job is one Ray task on some node of a Ray cluster, running the ``inner`` executor's contract there.
+
+    The cluster's security (auth, dashboard, ports) is the cluster's own: see README.md, "Ray".
+    """
+
     kind: Literal["ray"] = "ray"
-    address: str | None = Field(None, description="ray cluster address; default: a local cluster")
-    gpus_per_job: float = Field(0, ge=0)
+    address: str | None = Field(None, description="the cluster's GCS address (host:port, as printed by `ray start "
+                                                  "--head`); default: start a single-node Ray inside this process. "
+                                                  "Never discovered: RAY_ADDRESS and earlier `ray start`s are ignored")
+    inner: Literal["local", "docker"] = Field("local", description="the contract each job runs on its node: a "
+                                                                   "subprocess (local) or a container (docker)")
+    docker: DockerExecutor = Field(default_factory=lambda: DockerExecutor(),
+                                   description="settings of the inner docker executor (its gpus, cpus and memory_gb "
+                                               "are each job's Ray assignment)")
+    gpus_per_job: int = Field(0, ge=0, description="GPUs a job of a GPU-capable method (resources.gpu > 0) asks Ray "
+                                                   "for; 0: every job runs on the CPU")
+    max_node_retries: int = Field(2, ge=0, description="restarts of a job whose node or Ray worker died (a method's "
+                                                       "own failure is never retried)")
+    namespace: str = Field("segarena", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    auth: Literal["disabled", "token"] | None = Field(
+        None, description="RAY_AUTH_MODE for the driver; default: the environment's (a local Ray: token, with a random "
+                          "token kept in memory). "
+                          "The token comes from RAY_AUTH_TOKEN or auth_token_path, never from this file")
+    auth_token_path: Path | None = Field(None, description="a file holding the cluster's token (RAY_AUTH_TOKEN_PATH)")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables of the jobs' Ray "
+                                                                  "workers (PYTHONPATH and SEGARENA_* are passed on)")
+    prepare_timeout_s: int = Field(120, gt=0, description="how long every node has to answer the shared-storage "
+                                                          "check before the first job")
+    # Only for the local single-node Ray (address unset):
+    num_cpus: int | None = Field(None, ge=1, description="local Ray only: its CPU slots (default: this machine's)")
+    object_store_mb: int = Field(200, ge=80, description="local Ray only: its object store (jobs pass files, not "
+                                                         "objects)")
+    temp_dir: Annotated[Path | None, AfterValidator(_short_absolute)] = Field(
+        None, description="local Ray only: its session folder (default: $RAY_TMPDIR/ray or /tmp/ray); short")
 
 
 #: A Python import path (``package.module``) of an outside plugin module.

@@ -1,4 +1,4 @@
-"""Executors: where a method's entry points run (``local``, ``docker``; ``ray`` is registered, not built yet).
+"""Executors: where a method's entry points run (``local``, ``docker``, ``ray``).
 
 Each kind is registered with its settings model in :mod:`harness.executors.kinds` (``EXECUTORS``).
 """

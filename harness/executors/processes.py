@@ -6,7 +6,9 @@ process whose ``/proc/<pid>/environ`` carries the token, which also catches chil
 ``setsid`` (they left the group but kept the environment). A job's token is recorded in
 ``<run>/running/<token>`` while it runs, with the harness's pid and start time: a run that finds
 the file of a harness that is no longer alive (``kill -9``, a dead node) ends that job's
-processes and removes its private folder before it starts anything. Worker pools get :func:`harness.common.workers.die_with_parent` as initializer.
+processes and removes its private folder before it starts anything. A record names its machine: on a
+run folder shared by the nodes of a cluster (Ray), only the machine that ran a job ends what it left.
+Worker pools get :func:`harness.common.workers.die_with_parent` as initializer.
 
 The ``/proc`` scan is Linux only; elsewhere only the process group is ended.
 """
@@ -17,6 +19,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -123,8 +126,8 @@ def register_job(running_dir: Path, token: str, job: str, scratch: Path | None =
     """
     running_dir.mkdir(parents=True, exist_ok=True)
     path = running_dir / token
-    record = {"harness_pid": os.getpid(), "harness_start": _start_time(os.getpid()), "job": job,
-              "started_at": time.time(), "scratch": str(scratch) if scratch else None, "container": container}
+    record = {"harness_pid": os.getpid(), "harness_start": _start_time(os.getpid()), "host": socket.gethostname(),
+              "job": job, "started_at": time.time(), "scratch": str(scratch) if scratch else None, "container": container}
     staging = running_dir / f".{token}.tmp"  # written whole, then renamed: a reader never sees half a record
     staging.write_text(json.dumps(record))
     staging.replace(path)
@@ -156,6 +159,8 @@ def end_orphaned_jobs(running_dir: Path) -> list[tuple[str, list[int]]]:
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("%s: unreadable running-job record, ending its token's processes", path)
             record, pid = {}, -1
+        if record.get("host", socket.gethostname()) != socket.gethostname():
+            continue  # a job on another machine of a cluster (shared run folder): its pid means nothing here
         if pid > 0 and is_alive(pid, record.get("harness_start")):
             continue  # another run of this benchmark is going on
         killed = end_job_processes(path.name)

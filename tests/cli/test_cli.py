@@ -43,9 +43,10 @@ def test_run_reports_failures_and_where_the_report_is(write_benchmark, tmp_path:
     assert "skipped" in again.stdout
 
 
-def test_executor_not_available_yet_is_explained(write_benchmark) -> None:
-    result = segarena("run", "--executor", "ray", str(write_benchmark(TINY_DEMO + "methods:\n  - name: threshold_baseline\n")))
-    assert result.returncode == 2 and "'ray' executor is not available" in result.stderr
+def test_executor_that_cannot_run_here_is_explained(write_benchmark) -> None:
+    body = TINY_DEMO + "executor: {kind: ray, address: '127.0.0.1:9'}\nmethods:\n  - name: threshold_baseline\n"
+    result = segarena("run", str(write_benchmark(body)))
+    assert result.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:9" in result.stderr
 
 
 def test_validate_dataset_lists_problems(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -87,6 +88,19 @@ def test_a_rerun_ends_the_processes_of_a_dead_harness_and_spares_a_live_one(tmp_
         end_job_processes(alive, sibling.pid)
         sibling.wait(timeout=10)
 
+
+
+def test_a_record_of_another_machine_is_left_alone(tmp_path: Path) -> None:
+    """A run folder on shared storage (Ray): a dead-looking pid of another host is not this machine's to end."""
+    running = tmp_path / RUNNING_DIR
+    running.mkdir()
+    token = new_token()
+    record = {"harness_pid": 2**22 + 1, "harness_start": "1", "host": "some-other-node", "job": "remote"}
+    (running / token).write_text(json.dumps(record))
+    assert end_orphaned_jobs(running) == [] and (running / token).is_file()
+    register_job(running, new_token(), "here")
+    assert all(json.loads(p.read_text())["host"] == socket.gethostname()
+               for p in running.iterdir() if p.name != token)
 
 POOL = textwrap.dedent("""\
     import os, sys, time

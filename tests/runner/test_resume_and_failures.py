@@ -13,6 +13,8 @@ from harness.errors import ExecutorUnavailableError
 from harness.runner import run_benchmark
 from tests.conftest import TINY_DEMO
 
+#: A Ray cluster address where nothing listens (the discard port): the executor cannot run here.
+UNREACHABLE_RAY = "executor: {kind: ray, address: '127.0.0.1:9'}\n"
 THRESHOLD = "methods:\n  - name: threshold_baseline\n    params: {myocardium_width_mm: %s}\n"
 
 
@@ -70,9 +72,10 @@ def test_time_limit_kills_the_method(write_benchmark) -> None:
 
 
 def test_unavailable_executor_fails_before_any_job(write_benchmark) -> None:
-    bench = load_benchmark(write_benchmark(TINY_DEMO + "methods:\n  - name: threshold_baseline\n"))
-    with pytest.raises(ExecutorUnavailableError, match="ray"):
-        run_benchmark(bench, executor="ray")
+    body = TINY_DEMO + UNREACHABLE_RAY + "methods:\n  - name: threshold_baseline\n"
+    bench = load_benchmark(write_benchmark(body))
+    with pytest.raises(ExecutorUnavailableError, match="cannot reach the Ray cluster at 127.0.0.1:9"):
+        run_benchmark(bench)
     assert not (bench.run_dir / "store.sqlite").exists() or _statuses(bench.run_dir) == {}
 
 
