@@ -141,9 +141,11 @@ def _explain(job: Job, record: JobRecord | None, earlier: JobRecord | None, by_k
                 return state("outputs missing", "its stored output no longer validates (an older SegArena wrote "
                                                 "it, or it was edited)")
             problems = output_problems(record.output)
-            if not problems:
-                return JobState(job.key, job.kind, job.name, "complete", "complete in the store")
-            return state("outputs missing", problems[0])
+            if problems:
+                return state("outputs missing", problems[0])
+            if after:  # like make (runner.engine.reusable_outputs): built on a job that runs again, it runs again
+                return state("waits for", f"{_names(after)} runs again, so this runs again after it")
+            return JobState(job.key, job.kind, job.name, "complete", "complete in the store")
         if record.status in _BLOCKED and after:
             return state("waits for", _names(after))
         stored = _first_line(record.reason)

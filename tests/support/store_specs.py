@@ -1,8 +1,7 @@
 """Record each job's identity in the store as the scheduler does when a job starts (``store.start(..., job.identity())``).
 
-The engine on this branch starts jobs without it (the new scheduler records it); tests that check the reasons of
-``segarena plan`` call :func:`record_specs` after a run so that they are strict either way. A record that already
-holds a spec is left as it is, so this is a no-op once the scheduler records them.
+The scheduler records it; a test that blanks the specs (a store an engine before specs wrote) fills them again
+with :func:`record_specs`. A record that already holds a spec is left as it is.
 """
 
 from __future__ import annotations
