@@ -56,6 +56,9 @@ class Capacity:
     where: str = "this machine"
     #: The largest single node (a job must fit on one node): cpus, memory_gb, gpus. None: the whole capacity.
     largest_node: tuple[int, float, int] | None = None
+    #: Method jobs run on the harness's own machine (local, docker), sharing its cores with the jobs the
+    #: harness runs itself (convert, evaluate, ...); False (Ray): those have this machine to themselves.
+    on_this_machine: bool = True
 
     @property
     def n_gpus(self) -> int:

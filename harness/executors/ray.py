@@ -237,7 +237,7 @@ class RayExecutor(Executor):
         # Per-dimension maxima: never smaller than what one node can hold (run() checks the exact fit).
         largest = (int(max((s[0] for s in shapes), default=0)), round(max((s[1] for s in shapes), default=0.0), 1),
                    int(max((s[2] for s in shapes), default=0)))
-        return Capacity(cpus, memory_gb, gpu_count=gpus, where=where, largest_node=largest)
+        return Capacity(cpus, memory_gb, gpu_count=gpus, where=where, largest_node=largest, on_this_machine=False)
 
     def request(self, card: Any, cpus: int) -> Assignment:
         """A GPU-capable method asks for ``gpus_per_job`` GPUs (never falls back to the CPU); others for none."""

@@ -3,8 +3,9 @@
 One thread (the caller's) schedules and is the only one that writes the store; each running job runs
 in a daemon thread of its own (method jobs wait there on their subprocess, container or Ray task).
 A job is ready when every dependency is complete; a failed dependency blocks only its dependants
-(kinds listed in a step's ``tolerates`` run anyway, degraded). Jobs start in plan order; a later job
-that fits may start before an earlier one that waits for resources (backfill). Ctrl-C cancels the
+(kinds listed in a step's ``tolerates`` run anyway, degraded). Ready jobs start by their kind's
+``priority`` (trainings first), then in plan order; a later job that fits may start before an earlier
+one that waits for resources (backfill). Ctrl-C cancels the
 running jobs through the executor and records them as ``interrupted``: the next run does them again.
 
 Forking: convert and evaluate fork worker pools from their job thread while other threads run. A forked
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 from harness.errors import ExecutorUnavailableError, JobCancelledError, JobFailedError, SegArenaError
-from harness.executors.base import Assignment, Capacity, Executor
+from harness.executors.base import Assignment, Capacity, Executor, machine_capacity
 from harness.plan import Job, Plan
 from harness.runner import steps
 from harness.runner.kinds import STEPS
@@ -69,10 +70,13 @@ class Scheduler:
         self.capacity = capacity
         self.max_jobs = jobs_cap(capacity, jobs)
         self.pool = ResourcePool(capacity, self.max_jobs)
+        # the jobs the harness runs itself use this machine: the executor's pool, or their own (Ray)
+        self.harness_pool = self.pool if capacity.on_this_machine else ResourcePool(machine_capacity(), self.max_jobs)
         self.executor = executor  # None when no method job has to run
         self._done: queue.Queue[_Outcome] = queue.Queue()
         self._running: dict[str, _Running] = {}
         self._forking: str | None = None  # the running job that forks worker pools, if any
+        self._order = {key: i for i, key in enumerate(plan.jobs)}
 
     # -- what a job asks for --------------------------------------------------------------------
     def request(self, job: Job) -> Assignment:
@@ -80,7 +84,10 @@ class Scheduler:
         if step.runs_methods and self.executor is not None:
             card = self.ctx.methods.card(job.spec["method"])
             return self.executor.request(card, cpus_per_job(self.capacity, card.resources.cpus, self.max_jobs))
-        return Assignment(cpus=min(step.cpus, max(self.capacity.cpus, 1)), memory_gb=HARNESS_JOB_MEMORY_GB)
+        return Assignment(cpus=min(step.cpus, max(self._pool_of(job).capacity.cpus, 1)), memory_gb=HARNESS_JOB_MEMORY_GB)
+
+    def _pool_of(self, job: Job) -> ResourcePool:
+        return self.pool if STEPS[job.kind].runs_methods else self.harness_pool
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, summary: RunSummary) -> None:
@@ -127,7 +134,7 @@ class Scheduler:
     def _start_ready(self, waiting: list[Job], settled: set[str], summary: RunSummary) -> list[Job]:
         still: list[Job] = []
         outputs = self.ctx.outputs
-        for job in waiting:
+        for job in sorted(waiting, key=lambda j: (STEPS[j.kind].priority, self._order[j.key])):
             if any(d not in settled for d in job.deps):
                 still.append(job)
                 continue
@@ -143,7 +150,8 @@ class Scheduler:
                 self.reporter.job_skipped(job, reason)
                 continue
             request = self.request(job)
-            if (why := self.pool.never_fits(request)) is not None:
+            pool = self._pool_of(job)
+            if (why := pool.never_fits(request)) is not None:
                 self.store.start(job.key, job.kind, job.name, job.identity())
                 reason = f"{job.name} {why}"
                 self.store.finish(job.key, "failed", 0.0, reason=reason, assignment=asdict(request))
@@ -151,12 +159,13 @@ class Scheduler:
                 summary.failed.append((job.name, reason))
                 self.reporter.job_finished(job, "failed", 0.0, reason)
                 continue
-            if not self.pool.fits(request) or (step.forks_workers and self._forking is not None):
+            if (len(self._running) >= self.max_jobs or not pool.fits(request)
+                    or (step.forks_workers and self._forking is not None)):
                 still.append(job)
                 continue
             if step.forks_workers:
                 self._forking = job.key
-            self._launch(job, self.pool.take(request))
+            self._launch(job, pool.take(request))
         return still
 
     def _launch(self, job: Job, assignment: Assignment) -> None:
@@ -183,7 +192,7 @@ class Scheduler:
 
     def _settle(self, outcome: _Outcome, summary: RunSummary) -> None:
         running = self._running.pop(outcome.key)
-        self.pool.give_back(running.assignment)
+        self._pool_of(running.job).give_back(running.assignment)
         if self._forking == outcome.key:
             self._forking = None
         job = running.job
@@ -241,7 +250,7 @@ class Scheduler:
             except queue.Empty:
                 continue
             running = self._running.pop(outcome.key)
-            self.pool.give_back(running.assignment)
+            self._pool_of(running.job).give_back(running.assignment)
             if outcome.error is None and outcome.output is not None:  # it finished after all: keep it
                 self.store.finish(outcome.key, "done", time.monotonic() - running.started, 0, "",
                                   getattr(outcome.output, "log", None), outcome.output)
