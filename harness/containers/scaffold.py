@@ -26,7 +26,8 @@ dimensionality: 2d
 needs_training: true
 output: masks
 resources:
-  gpu: 0
+  gpu: 1          # GPU-capable: each job gets its own device when the executor has one (CUDA_VISIBLE_DEVICES), else the CPU
+  cpus: 1         # CPU slots a job holds; its threads are SEGARENA_THREADS
   memory_gb: 2
   time_limit_s: 3600
 params:
@@ -55,7 +56,17 @@ import numpy as np
 import SimpleITK as sitk
 
 
+def device() -> str:
+    """"cuda" when the harness gave this job a GPU (``CUDA_VISIBLE_DEVICES`` names it), else "cpu" (the fallback).
+
+    With torch: ``torch.device("cuda" if torch.cuda.is_available() else "cpu")``, and
+    ``torch.set_num_threads(int(os.environ.get("SEGARENA_THREADS", "1")))``.
+    """
+    return "cuda" if os.environ.get("CUDA_VISIBLE_DEVICES", "") not in ("", "-1") else "cpu"
+
+
 def train(args: argparse.Namespace) -> None:
+    print(f"{name}: device {{device()}}, {{os.environ.get('SEGARENA_THREADS', '1')}} thread(s)", flush=True)
     params = json.loads(Path(args.params).read_text()) if args.params else {{}}
     params["seed"] = int(os.environ.get("SEGARENA_SEED", params.get("seed", 0)))
     meta = json.loads((Path(args.data) / "dataset.json").read_text())

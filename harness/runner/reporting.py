@@ -72,6 +72,7 @@ def provenance_detail(output: JobOutput) -> str:
     if prov.get("image"):
         where += (f", image {prov['image']} (id {str(prov.get('image_id', '?'))[:19]}…), "
                   f"Docker {prov.get('engine', '?')}, user {prov.get('user', '?')}, network {prov.get('network', '?')}")
+    where += _where_it_ran(prov)
     code = f"method code sha256 {str(prov.get('method_code_sha256', '?'))[:16]}…"
     if isinstance(output, TrainOutput) and output.init.kind == "finetune":
         init = output.init
@@ -80,6 +81,32 @@ def provenance_detail(output: JobOutput) -> str:
     if isinstance(output, TrainOutput) and output.init.kind == "imagenet":
         return f"ImageNet encoder from {output.init.weights or output.init.source}; {code}, {where}"
     return f"{code}, {where}"
+
+
+def _where_it_ran(prov: dict[str, object]) -> str:
+    """Host or Ray node, threads, and each GPU the job held (model, memory, driver, CUDA where visible)."""
+    parts = []
+    ray = prov.get("ray")
+    if isinstance(ray, dict):
+        parts.append(f"ray node {ray.get('hostname') or ray.get('node_ip', '?')} ({str(ray.get('node_id', '?'))[:8]})")
+        if int(ray.get("attempts", 1) or 1) > 1:
+            parts.append(f"{ray['attempts']} attempts (a node died)")
+    elif prov.get("host"):
+        parts.append(f"host {prov['host']}")
+    if prov.get("threads"):
+        parts.append(f"{prov['threads']} thread(s)")
+    devices = prov.get("devices") or []
+    for device in devices if isinstance(devices, list) else []:
+        if not isinstance(device, dict):
+            continue
+        if device.get("visible"):
+            parts.append(f"GPU {device.get('id')}: {device.get('name')}, {device.get('memory_mib')} MiB, driver "
+                         f"{device.get('driver')}, CUDA {device.get('cuda') or '?'}")
+        else:
+            parts.append(f"GPU {device.get('id')} (not visible to nvidia-smi)")
+    if not devices:
+        parts.append("CPU only")
+    return "".join(f", {part}" for part in parts)
 
 
 def render_from_store(

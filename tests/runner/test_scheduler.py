@@ -13,7 +13,9 @@ import pytest
 from harness.config import load_benchmark
 from harness.executors.base import Assignment, Capacity, machine_capacity
 from harness.runner import run_benchmark
+from harness.runner.reporting import provenance_detail
 from harness.runner.resources import ResourcePool, cpus_per_job, jobs_cap
+from harness.store import Store
 from tests.conftest import TINY_DEMO
 
 TRAIN = "train {} on demo_cine regime scratch subset all fold 0 seed 0"
@@ -100,6 +102,12 @@ def test_gpu_jobs_never_share_a_device_and_cpu_jobs_see_none(write_benchmark, mo
         (output,) = db.execute("SELECT output FROM jobs WHERE name = ?", (TRAIN.format("napper_0"),)).fetchone()
     (device,) = json.loads(output)["provenance"]["devices"]
     assert device["visible"] is False and device["id"] in {"0", "1", "2", "GPU-3f2a"}
+    # the report's provenance names the device (and the CPU-only jobs say so)
+    store = Store(summary.run_dir / "store.sqlite")
+    details = {r.name: provenance_detail(r.output) for r in store.all() if r.kind == "train" and r.output}
+    store.close()
+    assert f"GPU {device['id']} (not visible to nvidia-smi)" in details[TRAIN.format("napper_0")]
+    assert "CPU only" in details[TRAIN.format("napper_cpu_0")] and "1 thread(s)" in details[TRAIN.format("napper_cpu_0")]
 
 
 def test_the_pool_never_gives_one_device_to_two_jobs() -> None:
