@@ -92,3 +92,14 @@ def test_usage_errors_print_the_usage_line_and_exit_2(write_benchmark) -> None:
         assert result.returncode == 2, (args, result.stderr)
         assert "Usage:" in result.stderr and expected in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_run_away_from_a_terminal_prints_one_line_per_job_start_and_end(write_benchmark) -> None:
+    result = segarena("run", str(write_benchmark(TINY_DEMO + "methods:\n  - name: threshold_baseline\n")), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    starts = [line for line in lines if line.startswith("   start ")]
+    ends = [line for line in lines if line.strip().startswith("done ")]
+    assert len(starts) == len(ends) == 6  # convert, split, train, predict, evaluate, report
+    assert "   start train threshold_baseline on demo_cine regime scratch subset all fold 0 seed 0 (local: 1 cpu)" in lines
+    assert "\r" not in result.stdout and "━" not in result.stdout  # no live bar in a log
