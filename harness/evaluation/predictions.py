@@ -75,6 +75,10 @@ def _volume_case(task: CaseTask) -> list[dict[str, object]]:
     return volume_rows(task.record, task.structures, task.predicted_volumes_ml, reference_ml)
 
 
+#: Fewer cases are scored in the calling thread: starting a worker pool (~0.3 s) costs more than they do.
+POOL_MIN_CASES = 6
+
+
 def evaluate_predictions(
     dataset: CommonDataset,
     cases: list[CaseRecord],
@@ -108,7 +112,7 @@ def evaluate_predictions(
     ]  # fmt: skip
     workers = workers or min(os.cpu_count() or 1, 4)
     results = []
-    if workers > 1 and len(tasks) > 1:
+    if workers > 1 and len(tasks) > POOL_MIN_CASES:
         from harness.common.workers import worker_pool
 
         with worker_pool(workers, preload=("harness.evaluation.predictions",)) as pool:

@@ -25,8 +25,6 @@ class Step:
     runs_methods: bool = False
     #: CPU slots a job of this kind holds when it runs inside the harness (method jobs: their card's).
     cpus: int = 1
-    #: It forks a pool of worker processes: one such job at a time (see harness.runner.scheduler, "Forking").
-    forks_workers: bool = False
     #: Among ready jobs, lower first: trainings (the long ones) before predictions and scores, so that the
     #: slots stay busy with the critical path and the quick jobs fill in behind.
     priority: int = 0
@@ -48,11 +46,11 @@ def _report(ctx: steps.Context, job: Job, progress: Any) -> ReportOutput:
 
 
 STEPS: dict[str, Step] = {step.kind: step for step in (
-    Step("convert", steps.run_convert, cpus=2, forks_workers=True),  # converts two subjects at once
+    Step("convert", steps.run_convert, cpus=2),  # converts two subjects at once
     Step("split", steps.run_split),
     Step("train", steps.run_train, runs_methods=True, priority=1),
     Step("predict", steps.run_predict, runs_methods=True, priority=2),
     # evaluate scores a failed predict as missing predictions; the report shows whatever exists
-    Step("evaluate", _evaluate, tolerates=frozenset({"predict"}), forks_workers=True, priority=3),
+    Step("evaluate", _evaluate, tolerates=frozenset({"predict"}), priority=3),
     Step("report", _report, tolerates=frozenset({"evaluate"}), priority=4),
 )}

@@ -8,11 +8,9 @@ A job is ready when every dependency is complete; a failed dependency blocks onl
 one that waits for resources (backfill). Ctrl-C cancels the
 running jobs through the executor and records them as ``interrupted``: the next run does them again.
 
-Forking: convert and evaluate fork worker pools from their job thread while other threads run. A forked
-child inherits any import lock another thread held at that moment, so a child that then imports the
-same module waits forever (seen: two evaluates at once hung in their pools' first lazy metric import).
-Hence at most one job that forks workers runs at a time (``Step.forks_workers``), and the modules the
-workers import lazily are imported by the scheduling thread before any job thread starts.
+Worker pools (convert, evaluate) start their workers from a clean forkserver process, never by forking
+this threaded process (``harness.common.workers.worker_pool``: a child forked while another thread held
+a SimpleITK lock hung for good).
 """
 
 from __future__ import annotations
@@ -75,7 +73,6 @@ class Scheduler:
         self.executor = executor  # None when no method job has to run
         self._done: queue.Queue[_Outcome] = queue.Queue()
         self._running: dict[str, _Running] = {}
-        self._forking: str | None = None  # the running job that forks worker pools, if any
         self._order = {key: i for i, key in enumerate(plan.jobs)}
 
     # -- what a job asks for --------------------------------------------------------------------
@@ -104,8 +101,6 @@ class Scheduler:
                 waiting.append(job)
         total = len(jobs)
         self.reporter.overall(len(settled), total)
-        if waiting:
-            preload_worker_modules()
         try:
             while waiting or self._running:
                 waiting = self._start_ready(waiting, settled, summary)
@@ -159,12 +154,9 @@ class Scheduler:
                 summary.failed.append((job.name, reason))
                 self.reporter.job_finished(job, "failed", 0.0, reason)
                 continue
-            if (len(self._running) >= self.max_jobs or not pool.fits(request)
-                    or (step.forks_workers and self._forking is not None)):
+            if len(self._running) >= self.max_jobs or not pool.fits(request):
                 still.append(job)
                 continue
-            if step.forks_workers:
-                self._forking = job.key
             self._launch(job, pool.take(request))
         return still
 
@@ -193,8 +185,6 @@ class Scheduler:
     def _settle(self, outcome: _Outcome, summary: RunSummary) -> None:
         running = self._running.pop(outcome.key)
         self._pool_of(running.job).give_back(running.assignment)
-        if self._forking == outcome.key:
-            self._forking = None
         job = running.job
         duration = time.monotonic() - running.started
         held = asdict(running.assignment)
@@ -265,21 +255,3 @@ class Scheduler:
         self.store.finish(running.job.key, "interrupted", time.monotonic() - running.started,
                           reason="interrupted: the run was stopped while this job ran; the next run does it again",
                           assignment=asdict(running.assignment))
-
-
-def preload_worker_modules() -> None:
-    """Import what convert and evaluate workers import lazily, in this thread, before any job thread forks."""
-    import harness.datasets.convert  # noqa: F401
-    import harness.evaluation.case  # noqa: F401
-    from harness.metrics import overlap, surface, surface_metrics  # noqa: F401
-    from harness.metrics.catalog import METRICS
-
-    for name in METRICS.names():  # every metric definition module (their compute functions import lazily)
-        METRICS.get(name)
-
-
-def describe_capacity(capacity: Capacity, max_jobs: int) -> str:
-    """One line for the CLI: where jobs run and how many at once."""
-    gpus = f", GPUs {','.join(capacity.gpus)}" if capacity.gpus else (
-        f", {capacity.gpu_count} GPUs" if capacity.gpu_count else "")
-    return f"{capacity.where}: up to {max_jobs} job(s) at once, {capacity.cpus} CPU slots{gpus}"
