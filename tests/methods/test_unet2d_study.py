@@ -157,6 +157,27 @@ def test_other_encoders_train_and_predict(folders: SimpleNamespace, tmp_path: Pa
     assert json.loads((tmp_path / "model" / "config.json").read_text())["params"]["encoder"] == encoder
 
 
+def test_resnet18_with_a_narrow_decoder_trains_and_predicts(folders: SimpleNamespace, tmp_path: Path) -> None:
+    """``decoder_channels`` 32 → blocks of 32, 16, 8, 4, 2 channels; predict rebuilds that decoder from config.json."""
+    ok(train(folders, tmp_path / "model", {**TINY, "encoder": "resnet18", "decoder_channels": 32}))
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["params"]["encoder"] == "resnet18" and config["params"]["decoder_channels"] == 32
+    weights = state_dict(tmp_path / "model" / "model.pt")
+    widths = [weights[f"decoder.blocks.{i}.conv2.0.weight"].shape[0] for i in range(5)]
+    assert widths == [32, 16, 8, 4, 2]
+    assert weights["encoder.layer1.1.conv1.weight"].shape[0] == 64 and "encoder.layer1.2.conv1.weight" not in weights
+    predictions = predict(folders, tmp_path / "model", tmp_path / "predictions")
+    check_geometry(folders, predictions, tmp_path / "predictions", {0, 1, 2, 3})
+
+
+def test_decoder_channels_must_be_a_multiple_of_16(pkg: SimpleNamespace) -> None:
+    assert pkg.params.DEFAULTS["decoder_channels"] == 256  # smp's own decoder: other benchmarks are unchanged
+    for bad in (0, 8, 24, 100):
+        with pytest.raises(pkg.errors.MethodError, match="decoder_channels"):
+            pkg.params.check_params({**pkg.params.DEFAULTS, "decoder_channels": bad})
+    pkg.params.check_params({**pkg.params.DEFAULTS, "decoder_channels": 48})
+
+
 @pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(folders: SimpleNamespace, base: SimpleNamespace, tmp_path: Path) -> None:
     ok(train(folders, tmp_path / "again", {**TINY, "seed": 1}, env={"SEGARENA_SEED": "7"}))

@@ -38,10 +38,17 @@ HEAD = "segmentation_head."
 CLASSIFIER_PREFIXES = ("fc.", "classifier.", "head.", "last_linear.", "head_", "global_pool.")
 
 
-def build_model(encoder: str, in_channels: int, classes: int, encoder_weights: str | None = None) -> torch.nn.Module:
+def decoder_widths(first: int) -> tuple[int, ...]:
+    """The five decoder blocks' channels: ``first`` halved at each block (256 → smp's 256, 128, 64, 32, 16)."""
+    return tuple(first >> i for i in range(5))
+
+
+def build_model(encoder: str, in_channels: int, classes: int, encoder_weights: str | None = None,
+                decoder_channels: int = 256) -> torch.nn.Module:
     import segmentation_models_pytorch as smp
 
-    return smp.Unet(encoder_name=encoder, encoder_weights=encoder_weights, in_channels=in_channels, classes=classes)
+    return smp.Unet(encoder_name=encoder, encoder_weights=encoder_weights, in_channels=in_channels, classes=classes,
+                    decoder_channels=decoder_widths(decoder_channels))
 
 
 def sha256_file(path: Path) -> str:
@@ -55,24 +62,24 @@ def sha256_file(path: Path) -> str:
 def create_model(params: dict[str, Any], in_channels: int, class_names: list[str],
                  init_dir: Path | None) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The model and a record of what it started from (written into config.json as ``init``)."""
-    encoder, classes = params["encoder"], len(class_names)
+    encoder, classes, decoder = params["encoder"], len(class_names), int(params["decoder_channels"])
     if init_dir is not None:
         kind, path = read_init_json(init_dir)
         if path is None:  # imagenet with no file: the library's published weights
             log.info("--init %s: imagenet without a file, so smp's published weights (encoder_weights: imagenet)",
                      init_dir)
-            return download_imagenet(encoder, in_channels, classes)
+            return download_imagenet(encoder, in_channels, classes, decoder)
         if params["encoder_weights"] == "imagenet":
             log.info("--init %s given: it wins over encoder_weights: imagenet (no download)", init_dir)
-        model = build_model(encoder, in_channels, classes)
+        model = build_model(encoder, in_channels, classes, decoder_channels=decoder)
         if kind == "finetune":
             record = load_finetune(model, path, params, class_names)
         else:
             record = load_imagenet_file(model, path, encoder)
         return model, {"kind": kind, "file": path.name, "sha256": sha256_file(path), **record}
     if params["encoder_weights"] == "imagenet":
-        return download_imagenet(encoder, in_channels, classes)
-    return build_model(encoder, in_channels, classes), {"kind": "scratch"}
+        return download_imagenet(encoder, in_channels, classes, decoder)
+    return build_model(encoder, in_channels, classes, decoder_channels=decoder), {"kind": "scratch"}
 
 
 def read_init_json(folder: Path) -> tuple[str, Path | None]:
@@ -209,12 +216,13 @@ def load_imagenet_file(model: torch.nn.Module, path: Path, encoder: str) -> dict
     return {"loaded_tensors": len(loadable), "encoder_tensors": len(own), "adapted": adapted, "not_loaded": missing}
 
 
-def download_imagenet(encoder: str, in_channels: int, classes: int) -> tuple[torch.nn.Module, dict[str, Any]]:
+def download_imagenet(encoder: str, in_channels: int, classes: int,
+                      decoder_channels: int = 256) -> tuple[torch.nn.Module, dict[str, Any]]:
     from segmentation_models_pytorch.encoders import encoders
 
     settings = encoders[encoder]["pretrained_settings"]["imagenet"]
     try:
-        model = build_model(encoder, in_channels, classes, "imagenet")
+        model = build_model(encoder, in_channels, classes, "imagenet", decoder_channels)
     except Exception as err:  # the hub client raises OSError offline, HTTP/connection errors online
         first_line = (str(err).strip().splitlines() or [""])[0]
         raise MethodError(

@@ -14,7 +14,7 @@ from typing import Any
 
 from unet2d.errors import MethodError
 
-ENCODERS = ("resnet34", "resnet50", "vgg16")
+ENCODERS = ("resnet18", "resnet34", "resnet50", "vgg16")
 LOSS_TERMS = ("ce", "focal", "softdice")
 AUGMENTATIONS = ("none", "normal", "extreme")
 CLASS_MODES = ("all", "lv_myo")
@@ -24,6 +24,7 @@ CHECKPOINTS = ("final", "best")
 DEFAULTS: dict[str, Any] = {
     "encoder": "resnet34",
     "encoder_weights": "none",
+    "decoder_channels": 256,
     "loss": "ce+softdice",
     "augmentation": "normal",
     "classes": "all",
@@ -65,13 +66,16 @@ def check_params(params: dict[str, Any]) -> None:
     for name, choices in _CHOICES.items():
         if params[name] not in choices:
             raise MethodError(f"params.{name}: {params[name]!r} is not one of {', '.join(choices)}")
-    for name in ("epochs", "batch_size", "image_size", "max_slices_per_epoch"):
+    for name in ("epochs", "batch_size", "image_size", "max_slices_per_epoch", "decoder_channels"):
         if not isinstance(params[name], int) or isinstance(params[name], bool) or params[name] < 0:
             raise MethodError(f"params.{name}: expected a non-negative integer, got {params[name]!r}")
     if params["batch_size"] < 1 or params["image_size"] < 32 or params["image_size"] % 32:
         raise MethodError(f"params: batch_size must be >= 1 and image_size a multiple of 32 (the encoder "
                           f"downsamples 5 times); got batch_size {params['batch_size']}, "
                           f"image_size {params['image_size']}")
+    if params["decoder_channels"] < 16 or params["decoder_channels"] % 16:
+        raise MethodError(f"params.decoder_channels: expected a multiple of 16 >= 16 (it is halved at each of the "
+                          f"5 decoder blocks), got {params['decoder_channels']}")
     parse_loss(params["loss"])
 
 

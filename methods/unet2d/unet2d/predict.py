@@ -57,7 +57,9 @@ def load_trained(model_dir: Path, device: torch.device) -> tuple[torch.nn.Module
         raise MethodError(f"--model {model_dir}: cannot read config.json ({err}); is it a unet2d training output?") \
             from err
     checkpoint = model_dir / config.get("predict_checkpoint", "model.pt")
-    model = build_model(config["params"]["encoder"], config["in_channels"], config["classes"]).to(device)
+    # A config.json written before decoder_channels existed had smp's default decoder (256).
+    model = build_model(config["params"]["encoder"], config["in_channels"], config["classes"],
+                        decoder_channels=int(config["params"].get("decoder_channels", 256))).to(device)
     model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     model.eval()
     return model, config
