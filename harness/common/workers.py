@@ -6,9 +6,12 @@ import ctypes
 import importlib.machinery
 import importlib.util
 import multiprocessing
+import multiprocessing.util
 import pickle
+import shutil
 import signal
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
@@ -47,11 +50,26 @@ def worker_pool(workers: int, payload: object = None, preload: tuple[str, ...] =
     harness.datasets.package), dies with its parent (:func:`die_with_parent`), and can read ``payload``
     (pickled once, e.g. a dataset adapter) with :func:`worker_payload`.
     """
+    _short_socket_folder()
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([*_PRELOAD, *preload])  # no effect once the server runs: first caller's
     blob = pickle.dumps(payload) if payload is not None else b""
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                initargs=(list(sys.path), _synthetic_packages(), blob))
+
+
+#: The forkserver listens on ``<temp>/pymp-XXXX/listener-XXXX``; AF_UNIX paths hold at most 107 bytes.
+_SOCKET_PATH_BUDGET = 60
+
+
+def _short_socket_folder() -> None:
+    """Under a long ``$TMPDIR`` (e.g. a test's or a job scheduler's), keep multiprocessing's folder under /tmp."""
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    if "tempdir" in config or len(tempfile.gettempdir()) <= _SOCKET_PATH_BUDGET:
+        return  # already chosen (the server may be running), or short enough
+    folder = tempfile.mkdtemp(prefix="pymp-", dir="/tmp")
+    config["tempdir"] = folder
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=[folder, True], exitpriority=-100)
 
 
 def worker_payload() -> object:
