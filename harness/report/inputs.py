@@ -47,6 +47,17 @@ class History:
 
 
 @dataclass(frozen=True)
+class SplitRow:
+    """One dataset's split as a reader wants it: kind, fractions or folds, fixed test subjects, hash."""
+
+    dataset: str
+    kind: str
+    detail: str  # "test 25 %, validation 0 %" / "5 folds (all)"
+    test_subjects: list[str]
+    sha256: str
+
+
+@dataclass
 class ReportInputs:
     metrics: pd.DataFrame  # one row per (case, label, metric): the rows of metrics.csv
     subjects: pd.DataFrame  # one row per subject: volumes, EF and their errors
@@ -55,3 +66,8 @@ class ReportInputs:
     provenance: list[Provenance] = field(default_factory=list)
     violations: list[Violations] = field(default_factory=list)
     histories: list[History] = field(default_factory=list)
+    splits: list[SplitRow] = field(default_factory=list)
+    #: Absolute path prefixes of this machine -> what a published page shows instead (``<run>``, ``<cache>``,
+    #: ``<checkout>``, ``~``, ``<raw:acdc>``), longest first: every string of the page and report.json goes
+    #: through :func:`harness.report.publishable.scrub`.
+    hidden_paths: dict[str, str] = field(default_factory=dict)

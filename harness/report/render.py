@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader
 from harness.config.models import Benchmark
 from harness.metrics import describe_policy
 from harness.report.inputs import ReportInputs
+from harness.report.publishable import scrub
 from harness.report.viewmodel import (
     ef_tables,
     factor_matrices,
@@ -67,7 +68,8 @@ def render_report(bench: Benchmark, inputs: ReportInputs) -> ReportOutput:
 
     site = SiteWriter(bench.report.out, keep=[bench.run_dir] if bench.run_dir else [])
     out = site.folder  # every file goes into the staging folder; site.commit() swaps the whole site in
-    metrics, subjects = inputs.metrics, inputs.subjects
+    hidden = inputs.hidden_paths
+    metrics, subjects = _scrub_frame(inputs.metrics, hidden), _scrub_frame(inputs.subjects, hidden)
     if not metrics.empty:
         metrics = metrics.reindex(columns=METRICS_COLUMNS)
     metrics.to_csv(out / "metrics.csv", index=False)
@@ -109,16 +111,17 @@ def render_report(bench: Benchmark, inputs: ReportInputs) -> ReportOutput:
         "clinical": bench.clinical.model_dump(),
         "status_counts": status_counts(metrics),
         "failures": failures,
-        "violations": inputs.violations,
-        "runtime": inputs.runtimes,
-        "curves": inputs.histories,
-        "provenance": inputs.provenance,
+        "violations": [asdict(v) for v in inputs.violations],
+        "runtime": [asdict(r) for r in inputs.runtimes],
+        "curves": [asdict(h) for h in inputs.histories],
+        "provenance": [asdict(p) for p in inputs.provenance],
         "versions": _versions(),
         "seeds": bench.factors.seeds,
-        "split": bench.factors.split.model_dump(mode="json"),
+        "splits": [asdict(row) for row in inputs.splits],
         "fmt": fmt,
         "has_metrics": not metrics.empty,
     }
+    view = scrub(view, hidden)  # no absolute path of this machine on a published page
     env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True,  # every template
                       trim_blocks=True, lstrip_blocks=True)
     html = env.get_template("index.html.j2").render(**view)
@@ -127,10 +130,25 @@ def render_report(bench: Benchmark, inputs: ReportInputs) -> ReportOutput:
     assets.mkdir(exist_ok=True)
     for asset in ASSETS.iterdir():
         shutil.copy2(asset, assets / asset.name)
-    (out / "report.json").write_text(json.dumps({"benchmark": bench.name, "generated": view["generated"],
-                                                 "failures": failures, "versions": view["versions"]}, indent=2))
+    (out / "report.json").write_text(json.dumps({
+        "benchmark": bench.name, "generated": view["generated"], "failures": view["failures"],
+        "versions": view["versions"], "seeds": view["seeds"], "splits": view["splits"],
+        "provenance": view["provenance"], "published": [
+            {k: v for k, v in pub.items() if k in ("dataset", "study", "path", "provenance")} for pub in view["published"]],
+    }, indent=2, default=str))
     out = site.commit()
     return ReportOutput(index=out / "index.html", metrics_csv=out / "metrics.csv")
+
+
+def _scrub_frame(frame: pd.DataFrame, hidden: dict[str, str]) -> pd.DataFrame:
+    """The text columns of a published CSV with this machine's paths hidden (e.g. a reason naming a file)."""
+    if frame.empty or not hidden:
+        return frame
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = [scrub(v, hidden) if isinstance(v, str) else v for v in frame[column]]
+    return frame
 
 
 def _with_figures(boards: list[Any]) -> list[Any]:

@@ -42,7 +42,7 @@ def _report(ctx: steps.Context, job: Job, progress: Any) -> ReportOutput:
     from harness.runner.reporting import collect_report_inputs
 
     assert ctx.plan is not None and ctx.store is not None, "the report step needs the run's plan and store"
-    return render_report(ctx.bench, collect_report_inputs(ctx.plan, ctx.store, ctx.outputs))
+    return render_report(ctx.bench, collect_report_inputs(ctx.plan, ctx.store, ctx.outputs, ctx.bench))
 
 
 STEPS: dict[str, Step] = {step.kind: step for step in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,8 @@ from harness.datasets.registry import DatasetRegistry
 from harness.errors import InputDataError
 from harness.methods.registry import MethodRegistry
 from harness.plan import Plan, build_plan
-from harness.report.inputs import Failure, History, Provenance, ReportInputs, RunTime, Violations
+from harness.report.inputs import Failure, History, Provenance, ReportInputs, RunTime, SplitRow, Violations
+from harness.settings import cache_dir, repo_root
 from harness.store import Store
 from harness.store.outputs import ConvertOutput, EvaluateOutput, JobOutput, PredictOutput, SplitOutput, TrainOutput
 
@@ -27,7 +29,45 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def collect_report_inputs(plan: Plan, store: Store, outputs: dict[str, JobOutput]) -> ReportInputs:
+def split_rows(bench: Benchmark, plan: Plan, outputs: dict[str, JobOutput]) -> list[SplitRow]:
+    """Each dataset's split as a table row (kind, fractions or folds, fixed test subjects, its hash)."""
+    rows = []
+    for job in plan.of_kind("split"):
+        entry = next(d for d in bench.datasets if d.key == job.spec["dataset"])
+        spec = entry.split or bench.factors.split
+        if spec.kind == "holdout":
+            detail = f"test {spec.test_fraction:.0%}" if not spec.test_subjects else "fixed test subjects"
+            test = list(spec.test_subjects)
+        else:
+            chosen = "all" if not spec.folds else ", ".join(str(f) for f in spec.folds)
+            detail, test = f"{spec.n_folds} folds (run: {chosen})", []
+        if spec.val_fraction:
+            detail += f", validation {spec.val_fraction:.0%} of the training subjects"
+        output = outputs.get(job.key)
+        sha = output.sha256 if isinstance(output, SplitOutput) else ""
+        rows.append(SplitRow(entry.key, spec.kind, detail, test, sha))
+    return rows
+
+
+def hidden_paths(bench: Benchmark) -> dict[str, str]:
+    """This machine's folders a published report must not show, and what it shows instead."""
+    hidden = {str(Path.home()): "~", str(repo_root()): "<checkout>", str(cache_dir()): "<cache>",
+              tempfile.gettempdir(): "<tmp>", str(bench.report.out.resolve()): "<report>"}
+    for entry in bench.datasets:
+        for folder, name in ((entry.raw, f"<raw:{entry.key}>"), (entry.converted, f"<converted:{entry.key}>")):
+            if folder is not None:
+                hidden[str(Path(folder).resolve())] = name
+    for published in bench.published:
+        hidden[str(Path(published.path).resolve().parent)] = f"<published:{published.dataset}>"
+    if bench.run_dir is not None:
+        hidden[str(bench.run_dir.resolve())] = ""
+        hidden[str(bench.run_dir)] = ""
+    hidden.pop("/", None)
+    return hidden
+
+
+def collect_report_inputs(plan: Plan, store: Store, outputs: dict[str, JobOutput],
+                          bench: Benchmark | None = None) -> ReportInputs:
     """Every table of the report: metric and subject rows of the evaluations that completed, plus the run's records."""
     from harness.report.viewmodel import entry_name
 
@@ -56,6 +96,8 @@ def collect_report_inputs(plan: Plan, store: Store, outputs: dict[str, JobOutput
         metrics=metrics, subjects=subjects, failures=failures,
         runtimes=[RunTime(k, v["train"], v["predict"]) for k, v in sorted(runtime.items())],
         provenance=provenance, violations=violations, histories=histories,
+        splits=split_rows(bench, plan, outputs) if bench is not None else [],
+        hidden_paths=hidden_paths(bench) if bench is not None else {},
     )
 
 
@@ -136,5 +178,5 @@ def render_from_store(
             outputs[job.key] = reused
     if not any(plan.jobs[key].kind == "evaluate" for key in outputs):
         raise InputDataError(f"{path}: no evaluation of this benchmark is complete yet; nothing to report")
-    result = render_report(bench, collect_report_inputs(plan, store, outputs))
+    result = render_report(bench, collect_report_inputs(plan, store, outputs, bench))
     return result.index, len(outputs), len(tables) - len(outputs)
