@@ -15,6 +15,7 @@ start-up, the shared-storage check) is timed apart and left out of the medians.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +106,9 @@ def _concurrent(executor: Executor, card: Any, folder: Path, runs: int, sleep_s:
     return time.perf_counter() - started, seconds
 
 
-def measure(runs: int = 10, sleep_s: float = 1.0, threads: int = 2) -> dict[str, Any]:
-    """Start a two-node cluster, time the jobs, stop it; the figures in seconds."""
+@contextlib.contextmanager
+def two_node_cluster() -> Iterator[Any]:
+    """A real two-node Ray cluster on this machine (a head and a worker, 1 CPU each); stopped afterwards."""
     root = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # short: Ray's socket paths are at most 107 bytes
     (root / "ray").mkdir()
     os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(root)})
@@ -114,25 +117,33 @@ def measure(runs: int = 10, sleep_s: float = 1.0, threads: int = 2) -> dict[str,
     node = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 80 * 1024**2}
     cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False,
                                                             "temp_dir": str(root / "ray")})
-    executor = None
     try:
         cluster.add_node(**node)
         cluster.wait_for_nodes()
-        with tempfile.TemporaryDirectory(prefix="segarena-ray-overhead-") as tmp:
-            methods = Path(tmp) / "methods" / "sleeper"
-            methods.mkdir(parents=True)
-            for name, text in SLEEPER.items():
-                (methods / name).write_text(textwrap.dedent(text))
-            card = MethodRegistry([methods.parent]).card("sleeper")
-            local_first, local, _ = _sequential(LocalExecutor(threads=1), card, Path(tmp) / "local", runs, sleep_s)
-            executor = RayExecutor(RaySettings(address=cluster.address))
-            ray_first, rayed, results = _sequential(executor, card, Path(tmp) / "ray", runs, sleep_s)
-            wall, parallel = _concurrent(executor, card, Path(tmp) / "ray-par", runs, sleep_s, threads)
+        yield cluster
     finally:
-        if executor is not None:
-            executor.close()
         cluster.shutdown()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(runs: int = 10, sleep_s: float = 1.0, threads: int = 2) -> dict[str, Any]:
+    """Start a two-node cluster, time the jobs, stop it; the figures in seconds."""
+    executor = None
+    with two_node_cluster() as cluster:
+        try:
+            with tempfile.TemporaryDirectory(prefix="segarena-ray-overhead-") as tmp:
+                methods = Path(tmp) / "methods" / "sleeper"
+                methods.mkdir(parents=True)
+                for name, text in SLEEPER.items():
+                    (methods / name).write_text(textwrap.dedent(text))
+                card = MethodRegistry([methods.parent]).card("sleeper")
+                local_first, local, _ = _sequential(LocalExecutor(threads=1), card, Path(tmp) / "local", runs, sleep_s)
+                executor = RayExecutor(RaySettings(address=cluster.address))
+                ray_first, rayed, results = _sequential(executor, card, Path(tmp) / "ray", runs, sleep_s)
+                wall, parallel = _concurrent(executor, card, Path(tmp) / "ray-par", runs, sleep_s, threads)
+        finally:
+            if executor is not None:
+                executor.close()
     nodes = {r.provenance["ray"]["node_id"] for r in results}
     overhead = statistics.median(rayed) - statistics.median(local)
     return {"sleep_s": sleep_s, "runs": runs, "threads": threads, "local_median_s": statistics.median(local),

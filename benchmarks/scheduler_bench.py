@@ -202,23 +202,11 @@ def makespan(work: Path, kind: str, n: int, seconds: float, slots: int, runs: in
 
 def ray_makespan(work: Path, n: int, seconds: float, runs: int) -> None:
     """:func:`makespan` under ray on a real two-node cluster started here (1 CPU per node)."""
-    import shutil
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ray_overhead import two_node_cluster
 
-    root = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # short: Ray's socket paths are at most 107 bytes
-    (root / "ray").mkdir()
-    os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(root)})
-    from ray.cluster_utils import Cluster
-
-    node = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 80 * 1024**2}
-    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False,
-                                                            "temp_dir": str(root / "ray")})
-    try:
-        cluster.add_node(**node)
-        cluster.wait_for_nodes()
+    with two_node_cluster() as cluster:
         makespan(work, "ray", n, seconds, 2, runs, cluster.address)
-    finally:
-        cluster.shutdown()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> int:

@@ -18,27 +18,34 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
 
 
+def write_benchmark_file(folder: Path, body: str, name: str = "tiny") -> Path:
+    """A benchmark file ``<folder>/<name>.yaml``: the fixture methods as a plugin, its report and run folder in
+    ``folder``; the body is YAML appended to that header."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            schema_version: 1
+            name: {name}
+            plugins:
+              methods: [{FIXTURES / 'methods'}]
+            report:
+              out: {folder / 'report'}
+            run_dir: {folder / 'run'}
+            """
+        )
+        + textwrap.dedent(body)
+    )
+    return path
+
+
 @pytest.fixture
 def write_benchmark(tmp_path: Path) -> Callable[..., Path]:
-    """Write a small benchmark file into ``tmp_path``; the body is YAML appended to the header."""
+    """Write a small benchmark file into ``tmp_path`` (:func:`write_benchmark_file`)."""
 
     def write(body: str, name: str = "tiny") -> Path:
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(
-            textwrap.dedent(
-                f"""\
-                schema_version: 1
-                name: {name}
-                plugins:
-                  methods: [{FIXTURES / 'methods'}]
-                report:
-                  out: {tmp_path / 'report'}
-                run_dir: {tmp_path / 'run'}
-                """
-            )
-            + textwrap.dedent(body)
-        )
-        return path
+        return write_benchmark_file(tmp_path, body, name)
 
     return write
 

@@ -36,7 +36,7 @@ from harness.executors.processes import JOB_TOKEN_ENV
 from harness.methods.registry import MethodRegistry
 from harness.runner import run_benchmark
 from harness.store import Store
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, write_benchmark_file
 
 pytestmark = [
     pytest.mark.slow,
@@ -171,16 +171,7 @@ def ray_cluster():  # type: ignore[no-untyped-def]
 
 
 def write_bench(folder: Path, executor: str, methods: str, seeds: str = "[0, 1]") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "bench.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        schema_version: 1
-        name: rayed
-        plugins:
-          methods: [{FIXTURES / 'methods'}]
-        report:
-          out: {folder / 'report'}
-        run_dir: {folder / 'run'}
+    return write_benchmark_file(folder, textwrap.dedent(f"""\
         executor: {executor}
         datasets:
           - name: demo_cine
@@ -188,8 +179,7 @@ def write_bench(folder: Path, executor: str, methods: str, seeds: str = "[0, 1]"
         factors:
           split: {{kind: holdout, test_fraction: 0.25}}
           seeds: {seeds}
-        """) + textwrap.dedent(methods))
-    return path
+        """) + textwrap.dedent(methods), name="rayed")
 
 
 #: Deterministic, cheap methods: the threshold baseline, and the same with a sleep (so a job can be caught).

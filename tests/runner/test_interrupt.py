@@ -7,14 +7,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from harness.executors.processes import RUNNING_DIR, pids_with_token
-from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
 
@@ -26,26 +24,18 @@ def _statuses(run_dir: Path, kind: str) -> list[str]:
         return [s for (s,) in db.execute("SELECT status FROM jobs WHERE kind = ?", (kind,))]
 
 
-def test_ctrl_c_cancels_the_running_jobs_and_the_next_run_redoes_them(tmp_path: Path) -> None:
-    bench = tmp_path / "int.yaml"
-    bench.write_text(textwrap.dedent(f"""\
-        schema_version: 1
-        name: int
-        plugins:
-          methods: [{FIXTURES / 'methods'}]
+def test_ctrl_c_cancels_the_running_jobs_and_the_next_run_redoes_them(tmp_path: Path, write_benchmark) -> None:
+    bench = write_benchmark("""\
         datasets:
           - name: demo_cine
-            options: {{subjects: 4, frames: 2}}
+            options: {subjects: 4, frames: 2}
         methods:
-          - {{name: napper_cpu, id: a, params: {{seconds: 60, tag: a}}}}
-          - {{name: napper_cpu, id: b, params: {{seconds: 60, tag: b}}}}
+          - {name: napper_cpu, id: a, params: {seconds: 60, tag: a}}
+          - {name: napper_cpu, id: b, params: {seconds: 60, tag: b}}
         factors:
-          split: {{kind: holdout, test_fraction: 0.25}}
-        executor: {{kind: local, jobs: 2}}
-        report:
-          out: {tmp_path / 'report'}
-        run_dir: {tmp_path / 'run'}
-        """))
+          split: {kind: holdout, test_fraction: 0.25}
+        executor: {kind: local, jobs: 2}
+        """, name="int")
     run_dir = tmp_path / "run"
     env = {**os.environ, "SEGARENA_CACHE": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "harness.cli.main", "run", str(bench)]

@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pytest
 import SimpleITK as sitk
 
 from harness.executors.processes import JOB_TOKEN_ENV, RUNNING_DIR, SCRATCH_PREFIX
-from tests.conftest import FIXTURES
+from tests.conftest import write_benchmark_file
 
 pytestmark = pytest.mark.slow
 
@@ -33,26 +32,16 @@ PHASES = ("convert", "train", "predict", "evaluate", "report")
 
 
 def _write_benchmark(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "kill9.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        schema_version: 1
-        name: kill9
-        plugins:
-          methods: [{FIXTURES / 'methods'}]
+    return write_benchmark_file(folder, """\
         datasets:
           - name: demo_cine
-            options: {{subjects: 4, frames: 2}}
+            options: {subjects: 4, frames: 2}
         methods:
           - name: kill9_slow
           - name: threshold_baseline
         factors:
-          split: {{kind: holdout, test_fraction: 0.25}}
-        report:
-          out: {folder / 'report'}
-        run_dir: {folder / 'run'}
-        """))
-    return path
+          split: {kind: holdout, test_fraction: 0.25}
+        """, name="kill9")
 
 
 def _env(cache: Path) -> dict[str, str]:
