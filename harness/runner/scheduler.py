@@ -74,9 +74,16 @@ class Scheduler:
         self._done: queue.Queue[_Outcome] = queue.Queue()
         self._running: dict[str, _Running] = {}
         self._order = {key: i for i, key in enumerate(plan.jobs)}
+        self._requests: dict[str, Assignment] = {}
 
     # -- what a job asks for --------------------------------------------------------------------
     def request(self, job: Job) -> Assignment:
+        """What ``job`` asks for (asked once per job: under Ray, a request reads the cluster's nodes)."""
+        if job.key not in self._requests:
+            self._requests[job.key] = self._ask(job)
+        return self._requests[job.key]
+
+    def _ask(self, job: Job) -> Assignment:
         step = STEPS[job.kind]
         if step.runs_methods and self.executor is not None:
             card = self.ctx.methods.card(job.spec["method"])
