@@ -60,8 +60,8 @@ def verify(
     name: Annotated[str, typer.Argument(help="a registered method")],
     executor: Annotated[str, typer.Option(help="a registered executor kind: local | docker | ...")] = "local",
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, repeatable (e.g. -p epochs=1)")] = None,  # noqa: UP045
-    subjects: Annotated[int, typer.Option(help="synthetic subjects (the last one is the test subject)", min=2)] = 3,
-    frames: Annotated[int, typer.Option(help="frames per synthetic subject", min=1)] = 2,
+    subjects: Annotated[Optional[int], typer.Option(help="synthetic subjects (the last one is the test subject); default: the card's verify.options, else 3", min=2)] = None,  # noqa: UP045
+    frames: Annotated[Optional[int], typer.Option(help="frames per synthetic subject (demo_cine); default: the card's verify.options, else 2", min=2)] = None,  # noqa: UP045
     work_dir: Annotated[Optional[Path], typer.Option(help="where logs, model and predictions stay (default: .cache/verify/NAME-EXECUTOR)")] = None,  # noqa: UP045
     methods_dir: Annotated[Optional[list[Path]], typer.Option(help="an extra folder of method folders, repeatable")] = None,  # noqa: UP045
 ) -> None:
@@ -69,18 +69,20 @@ def verify(
     from harness.executors import default_settings, make_executor
     from harness.executors.kinds import EXECUTORS
     from harness.methods import MethodRegistry
-    from harness.runner.verify import StepOutcome, synthetic_dataset, verify_method
+    from harness.runner.verify import StepOutcome, verify_dataset, verify_method
     from harness.settings import cache_dir
 
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor: {EXECUTORS.unknown_message(executor)}")
     card = MethodRegistry(methods_dir or []).card(name)
     given = dict(parse_param(item, card) for item in param or [])
-    params = card.resolve_params(given, "--param")
+    params = card.resolve_params({**card.verify.params, **given}, "--param")
     runner = make_executor(default_settings(executor))
-    console.print(f"Verifying {name} with the {executor} executor on synthetic cases "
-                  f"({subjects} subjects x {frames} frames)", highlight=False)
-    dataset = synthetic_dataset(cache_dir() / "verify", subjects, frames)
+    dataset = verify_dataset(card, cache_dir() / "verify", subjects, frames)
+    quick = {key: params[key] for key in card.verify.params if key not in given}
+    console.print(f"Verifying {name} with the {executor} executor on {len(dataset.cases)} synthetic "
+                  f"{card.verify.dataset} cases of {len({r.subject for r in dataset.cases})} subjects"
+                  + (f"; the card's quick settings: {quick}" if quick else ""), highlight=False)
 
     def show(step: StepOutcome) -> None:
         mark = "[green]ok[/]" if step.ok else "[red]FAILED[/]"

@@ -14,7 +14,7 @@ from harness.config.models import Name
 from harness.config.params import ParamSpec, check_values, resolve_values
 from harness.errors import ConfigError
 
-__all__ = ["MethodCard", "ParamSpec", "Resources"]
+__all__ = ["MethodCard", "ParamSpec", "Resources", "VerifySettings"]
 
 
 class Resources(BaseModel):
@@ -25,6 +25,17 @@ class Resources(BaseModel):
     cpus: int = Field(1, ge=1, description="CPU slots a job of this method holds (its torch threads)")
     memory_gb: float = Field(4.0, gt=0)
     time_limit_s: int = Field(3600, gt=0)
+
+
+class VerifySettings(BaseModel):
+    """What ``segarena method verify`` runs: quick params and the synthetic dataset (a ``generated: true`` adapter)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    params: dict[str, Any] = Field(default_factory=dict, description="params overlaid on the defaults for verify "
+                                   "(quick settings: a few epochs); --param overrides them")
+    dataset: Name = Field("demo_cine", description="dataset adapter that generates the synthetic cases")
+    options: dict[str, Any] = Field(default_factory=dict, description="that adapter's options (subjects, frames, ...)")
 
 
 class MethodCard(BaseModel):
@@ -41,6 +52,7 @@ class MethodCard(BaseModel):
     output: Literal["masks", "volumes"] = "masks"
     resources: Resources = Field(default_factory=Resources)
     params: dict[str, ParamSpec] = Field(default_factory=dict)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
     folder: Path | None = Field(None, exclude=True)
 
     @classmethod
@@ -50,9 +62,13 @@ class MethodCard(BaseModel):
         except (OSError, yaml.YAMLError) as err:
             raise ConfigError(f"{path}: cannot read method card ({err})") from err
         try:
-            return cls.model_validate({**(data or {}), "folder": path.parent})
+            card = cls.model_validate({**(data or {}), "folder": path.parent})
         except ValidationError as err:
             raise ConfigError(f"{path}: invalid method card\n{format_validation_error(err)}") from err
+        problems = card.param_problems(card.verify.params, "verify.params")
+        if problems:
+            raise ConfigError(f"{path}: invalid method card\n" + "\n".join(problems))
+        return card
 
     def param_problems(self, given: Any, where: str) -> list[str]:
         """Every problem of ``given`` (unknown names with did-you-mean, types, bounds, choices), naming ``where``."""

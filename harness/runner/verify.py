@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from harness.contract.checks import Violation, check_predictions
 from harness.contract.views import make_images_view, make_training_view
 from harness.datasets.convert import convert_dataset
 from harness.datasets.registry import DatasetRegistry
+from harness.errors import ConfigError
 from harness.executors.base import Executor, Invocation, JobResult
 from harness.methods.card import MethodCard
 
@@ -40,16 +42,44 @@ class VerifyReport:
         return bool(self.steps) and all(step.ok for step in self.steps) and not self.violations
 
 
-def synthetic_dataset(folder: Path, subjects: int = 3, frames: int = 2) -> CommonDataset:
-    """Small demo_cine phantoms in the common format (reused when already converted with these options)."""
-    out = folder / f"demo_cine-s{subjects}-f{frames}"
+def synthetic_dataset(folder: Path, subjects: int = 3, frames: int = 2, dataset: str = "demo_cine",
+                      options: dict[str, Any] | None = None) -> CommonDataset:
+    """Synthetic cases of a ``generated: true`` dataset in the common format (reused when already converted).
+
+    demo_cine takes ``subjects`` and ``frames``; any other dataset only its ``options``.
+    """
+    given = {"subjects": subjects, "frames": frames} if dataset == "demo_cine" else {}
+    given.update(options or {})
+    key = hashlib.sha256(json.dumps(given, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    name = f"demo_cine-s{subjects}-f{frames}" if given == {"subjects": subjects, "frames": frames} and \
+        dataset == "demo_cine" else f"{dataset}-{key}"
+    out = folder / name
     try:
         return CommonDataset.open(out)
     except Exception:  # absent or half-written: convert again
         shutil.rmtree(out, ignore_errors=True)
-    adapter = DatasetRegistry().adapter("demo_cine", {"subjects": subjects, "frames": frames})
-    convert_dataset(adapter, folder / f"raw-s{subjects}-f{frames}", out, workers=1)
+    adapter = DatasetRegistry().adapter(dataset, given)
+    if not adapter.card.generated:
+        raise ConfigError(f"verify dataset '{dataset}' does not generate its raw data (its card has no "
+                          "'generated: true'); a method card's verify.dataset must name one that does")
+    convert_dataset(adapter, folder / f"raw-{name}", out, workers=1)
     return CommonDataset.open(out)
+
+
+def verify_dataset(card: MethodCard, folder: Path, subjects: int | None = None,
+                   frames: int | None = None) -> CommonDataset:
+    """The synthetic dataset the card's ``verify`` block names; ``subjects``/``frames`` (demo_cine) override it."""
+    options = dict(card.verify.options)
+    if card.verify.dataset == "demo_cine":
+        sub = int(subjects if subjects is not None else options.pop("subjects", 3))
+        fr = int(frames if frames is not None else options.pop("frames", 2))
+        options.pop("subjects", None)
+        options.pop("frames", None)
+        return synthetic_dataset(folder, sub, fr, "demo_cine", options)
+    for key, value in (("subjects", subjects), ("frames", frames)):
+        if value is not None:
+            options[key] = value
+    return synthetic_dataset(folder, dataset=card.verify.dataset, options=options)
 
 
 def verify_method(
