@@ -20,5 +20,6 @@ ROLE_FLAGS: dict[str, str] = {"data": "--data", "val": "--val", "images": "--ima
 
 #: Files the harness reads from what a method wrote (containers/CONTRACT.md lists them all).
 HISTORY_FILE = "history.csv"  # train: one row per epoch, shown in the report
+MODEL_INFO_FILE = "model_info.json"  # train: facts about the trained network (parameters, ...) for the report
 VOLUMES_FILE = "volumes.csv"  # predict of a `output: volumes` method: per-case volumes instead of masks
 MODEL_FILES = ("model.pt", "config.json")  # train: what a fine-tuning regime hands on to the next method
