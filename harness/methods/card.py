@@ -50,6 +50,10 @@ class MethodCard(BaseModel):
     dimensionality: Literal["2d", "3d", "2d+3d"] = "2d"
     needs_training: bool = True
     output: Literal["masks", "volumes"] = "masks"
+    ed_rule: Literal["largest_lv", "first_frame"] = Field(
+        "largest_lv", description="the method's own ED rule (ES is always the smallest LV): largest_lv = the frame with "
+        "the largest LV volume, first_frame = frame 0 (ukbb_cardiac); the evaluator uses it for this method's rows when "
+        "a benchmark sets clinical.ed_rule: method")
     resources: Resources = Field(default_factory=Resources)
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     verify: VerifySettings = Field(default_factory=VerifySettings)
