@@ -14,7 +14,7 @@ import pytest
 
 from harness.settings import repo_root
 
-HEAVY = ("numpy", "scipy", "pandas", "nibabel", "pydicom", "SimpleITK", "torch", "matplotlib", "jinja2", "ray")
+HEAVY = ("numpy", "scipy", "pandas", "nibabel", "pydicom", "SimpleITK", "torch", "matplotlib", "jinja2", "ray", "tensorflow")
 
 PROBE = """
 import json, sys
