@@ -7,7 +7,9 @@ declared here and pinned by ``tests/metrics/test_clinical_*.py``:
   on a case) win when present and :attr:`ClinicalSettings.use_phase_labels` is
   on; a label overrides only its own phase. Otherwise ED is the frame with the
   largest LV blood-pool volume and ES the one with the smallest; ties go to the
-  first frame in frame order. Whose curve picks the frames is
+  first frame in frame order. :attr:`ClinicalSettings.ed_rule` ``first_frame`` makes
+  ED the first frame instead (ukbb_cardiac's rule); ``method`` applies each method's
+  card rule to its own predictions (the reference keeps the largest LV). Whose curve picks the frames is
   :attr:`ClinicalSettings.frame_source`: ``own`` (default, the cmr-seg-tl
   convention: prediction and reference each pick their own extrema),
   ``reference`` or ``prediction`` (both sources use that one curve's frames).
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import ConfigError, InputDataError
-from harness.metrics.clinical_settings import MYOCARDIAL_DENSITY_G_PER_ML, ClinicalSettings
+from harness.metrics.clinical_settings import MYOCARDIAL_DENSITY_G_PER_ML, ClinicalSettings, EdRule
 
 VOLUME_ROW_COLUMNS = ("method", "subject", "frame", "phase", "structure", "volume_pred_ml", "volume_ref_ml")
 TRUTH_TABLE_COLUMNS = ("subject", "edv_ml", "esv_ml")
@@ -111,8 +113,12 @@ class EfError:
     status: EfStatus
 
 
-def select_phase_frames(curve: CineCurve, ed_label: int | None = None, es_label: int | None = None) -> PhaseFrames:
+def select_phase_frames(curve: CineCurve, ed_label: int | None = None, es_label: int | None = None,
+                        ed_rule: EdRule = "largest_lv") -> PhaseFrames:
     """ED = largest LV volume, ES = smallest, first frame on ties; a given label overrides its phase.
+
+    ``ed_rule`` ``first_frame``: ED is the first frame in frame order (ukbb_cardiac: frame 0), whatever
+    its volume; the rule then reads ``first_frame`` (or ``mixed`` with one label).
 
     Raises :class:`InputDataError` when a label names a frame the curve lacks, or
     when an extremum is needed and the LV curve has a missing (NaN) volume.
@@ -125,12 +131,18 @@ def select_phase_frames(curve: CineCurve, ed_label: int | None = None, es_label:
     order = np.argsort(np.asarray(curve.frames), kind="stable")
     frames = np.asarray(curve.frames)[order]
     lv_ml = np.asarray(curve.lv_ml, dtype=float)[order]
-    if (ed_label is None or es_label is None) and np.isnan(lv_ml).any():
+    needs_ed_extremum = ed_label is None and ed_rule == "largest_lv"
+    if (needs_ed_extremum or es_label is None) and np.isnan(lv_ml).any():
         raise InputDataError("LV volume curve has a missing (NaN) frame; cannot pick ED/ES from its extrema")
-    ed_frame = ed_label if ed_label is not None else int(frames[int(np.argmax(lv_ml))])
+    if ed_label is not None:
+        ed_frame = ed_label
+    elif ed_rule == "first_frame":
+        ed_frame = int(frames[0])
+    else:
+        ed_frame = int(frames[int(np.argmax(lv_ml))])
     es_frame = es_label if es_label is not None else int(frames[int(np.argmin(lv_ml))])
     n_labels = (ed_label is not None) + (es_label is not None)
-    rule = {0: "extrema", 1: "mixed", 2: "labels"}[n_labels]
+    rule = {0: "first_frame" if ed_rule == "first_frame" else "extrema", 1: "mixed", 2: "labels"}[n_labels]
     return PhaseFrames(ed_frame=int(ed_frame), es_frame=int(es_frame), rule=rule)
 
 
@@ -221,12 +233,13 @@ def _phase_labels(rows: pd.DataFrame, subject: str, settings: ClinicalSettings) 
     return labels["ED"], labels["ES"]
 
 
-def _try_select(curve: CineCurve | None, labels: tuple[int | None, int | None]) -> PhaseFrames | None:
+def _try_select(curve: CineCurve | None, labels: tuple[int | None, int | None],
+                ed_rule: EdRule = "largest_lv") -> PhaseFrames | None:
     """Frames for a predicted curve, or None when the prediction is missing (no curve, NaN where extrema are needed)."""
     if curve is None:
         return None
     try:
-        return select_phase_frames(curve, *labels)
+        return select_phase_frames(curve, *labels, ed_rule=ed_rule)
     except InputDataError:
         return None
 
@@ -239,11 +252,12 @@ def _subject_row(
     ref_curve = None if truth is not None else _curve_from_rows(rows, "volume_ref_ml", subject)
     density = settings.myocardial_density_g_per_ml
     ref_phases = None
+    ref_rule, pred_rule = settings.ed_rules()
     if ref_curve is not None:
-        ref_phases = select_phase_frames(ref_curve, *labels)  # an incomplete reference is a data error
+        ref_phases = select_phase_frames(ref_curve, *labels, ed_rule=ref_rule)  # an incomplete reference: data error
     elif truth is None:
         raise InputDataError(f"subject {subject}: no reference volumes and no truth-table row; cannot score it")
-    pred_phases = ref_phases if settings.frame_source == "reference" else _try_select(pred_curve, labels)
+    pred_phases = ref_phases if settings.frame_source == "reference" else _try_select(pred_curve, labels, pred_rule)
     if settings.frame_source == "prediction" and pred_phases is not None and ref_curve is not None:
         ref_phases = pred_phases
     if pred_curve is not None and pred_phases is not None:

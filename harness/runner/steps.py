@@ -269,10 +269,14 @@ def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     truth = subject_truth_table(dataset) if card.kind == "volume_truth" else None
     progress(len(cases), 0)
     volumes = None
-    if ctx.methods.card(job.spec["method"]).output == "volumes":
+    method_card = ctx.methods.card(job.spec["method"])
+    if method_card.output == "volumes":
         volumes, _ = read_volume_table(predictions / "volumes.csv", cases, dataset.structures)
+    clinical = ctx.bench.clinical if card.cine else None
+    if clinical is not None and clinical.ed_rule == "method":  # this method's own ED rule for its rows
+        clinical = clinical.model_copy(update={"method_ed_rule": method_card.ed_rule})
     metrics, subjects = evaluate_predictions(
-        dataset, cases, predictions, invalid, ctx.bench.metrics, ctx.bench.clinical if card.cine else None,
+        dataset, cases, predictions, invalid, ctx.bench.metrics, clinical,
         job.spec["method_id"], truth, volumes, on_case_done=lambda: progress(None, 1),
     )
     factors = {k: job.spec[k] for k in ("regime", "subset", "fold", "seed")}
