@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-#: Which frame is ED when no phase label names it (ES is always the smallest LV volume):
-#: ``largest_lv`` the largest LV volume; ``first_frame`` frame 0 (ukbb_cardiac's rule, Bai et al. 2018).
-EdRule = Literal["largest_lv", "first_frame"]
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
+
+#: Which frame is ED when no phase label names it (ES is always the smallest LV volume):
+#: ``largest_lv`` the largest LV volume; ``first_frame`` frame 0 (ukbb_cardiac's rule, Bai et al. 2018).
+EdRule = Literal["largest_lv", "first_frame"]
+
 
 
 class ClinicalSettings(BaseModel):
