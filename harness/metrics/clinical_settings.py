@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-
 from pydantic import BaseModel, ConfigDict, Field
 
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
