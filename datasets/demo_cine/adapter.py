@@ -20,7 +20,8 @@ BASE_SEED = 20261122
 
 class Adapter(DatasetAdapter):
     """Options: ``subjects`` (default 16), ``frames`` (default 8), ``seed``, ``prefix`` (subject names,
-    default ``demo``) and ``domain`` (``standard`` or ``ultrahigh``: a 7T-like second domain)."""
+    default ``demo``), ``domain`` (``standard`` or ``ultrahigh``: a 7T-like second domain) and ``truth``
+    (``masks``, or ``volumes``: no masks and no phase labels, only the true EDV/ESV, like kaggle_dsb)."""
 
     def prepare_raw(self, raw: Path) -> None:
         n_subjects = int(self.options.get("subjects", DEFAULT_SUBJECTS))
@@ -81,19 +82,20 @@ class Adapter(DatasetAdapter):
         spacing = tuple(cine.GetSpacing()[:3])
         geometry = Geometry.identity(spacing)
         ed, es = int(subject.extra["ed_frame"]), int(subject.extra["es_frame"])
+        masks = str(self.options.get("truth", "masks")) == "masks"  # volumes: like kaggle_dsb, EDV/ESV only
         result = SubjectResult()
         volumes = []
         for frame in range(cine_array.shape[0]):
-            phase = "ED" if frame == ed else "ES" if frame == es else ""
+            phase = ("ED" if frame == ed else "ES" if frame == es else "") if masks else ""
             record = CaseRecord(
                 case=f"{subject.subject}_f{frame:02d}", subject=subject.subject, phase=phase, frame=frame,
                 n_slices=int(cine_array.shape[1]), spacing_x_mm=spacing[0], spacing_y_mm=spacing[1],
-                spacing_z_mm=spacing[2], has_label=True, site="phantom", vendor="SegArena",
+                spacing_z_mm=spacing[2], has_label=masks, site="phantom", vendor="SegArena",
                 field_strength_t=7.0 if subject.extra.get("domain") == "ultrahigh" else 1.5,
                 source_files=f"{subject.subject}/cine.nii.gz;{subject.subject}/labels.nii.gz",
             )
             write_case_files(out, record, [ScalarImage(cine_array[frame], geometry)],
-                             LabelMap(label_array[frame], geometry), max_label=3)
+                             LabelMap(label_array[frame], geometry) if masks else None, max_label=3)
             result.records.append(record)
             volumes.append(float((label_array[frame] == 1).sum()) * geometry.voxel_volume_ml)
         edv, esv = volumes[ed], volumes[es]

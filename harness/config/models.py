@@ -81,6 +81,16 @@ class KFoldSplit(Strict):
 Split = Annotated[HoldoutSplit | KFoldSplit, Field(discriminator="kind")]
 
 
+class BaseJob(Strict):
+    """A training job of this benchmark that another job starts from."""
+
+    dataset: str
+    method: str = Field(description="the base method entry's id (or name)")
+    regime: str | None = Field(None, description="default: the first regime that is not a fine-tuning one")
+    subset: str = "all"
+    fold: int = Field(0, ge=0, description="which fold's model of the base dataset")
+
+
 class DatasetEntry(Strict):
     name: Name = Field(description="a registered dataset (datasets/<name>/dataset.yaml)")
     id: Name | None = Field(None, description="display name, when one dataset appears with several option sets")
@@ -88,6 +98,10 @@ class DatasetEntry(Strict):
     converted: Path | None = Field(None, description="use an already converted common-format folder instead")
     options: dict[str, Any] = Field(default_factory=dict, description="adapter options")
     split: Split | None = Field(None, description="this dataset's split (default: factors.split)")
+    labels_from: BaseJob | None = Field(
+        None, description="train on labels another method predicted (cmr-seg-tl stage 1): that training job's model "
+        "labels this dataset's training and validation subjects (never its test subjects), and subsets with a "
+        "`confidence` rule without `reference_volumes` keep the subjects whose predicted volumes agree with the truth")
 
     @property
     def key(self) -> str:
@@ -105,16 +119,6 @@ class MethodEntry(Strict):
 
 
 
-
-
-class BaseJob(Strict):
-    """A training job of this benchmark that another job starts from."""
-
-    dataset: str
-    method: str = Field(description="the base method entry's id (or name)")
-    regime: str | None = Field(None, description="default: the first regime that is not a fine-tuning one")
-    subset: str = "all"
-    fold: int = Field(0, ge=0, description="which fold's model of the base dataset")
 
 
 class Regime(Strict):
@@ -141,7 +145,9 @@ class Regime(Strict):
 class Confidence(Strict):
     """Keep subjects whose volumes from a reference method agree with the truth (cmr-seg-tl's p05/p10/p15)."""
 
-    reference_volumes: Path = Field(description="CSV with subject, edv_ml, esv_ml from the reference method")
+    reference_volumes: Path | None = Field(
+        None, description="CSV with subject, edv_ml, esv_ml from the reference method; absent: the volumes of the "
+        "method that labelled the dataset (datasets[].labels_from)")
     max_error_pct: float = Field(gt=0, description="max(|ΔEDV|, |ΔESV|) / truth, in percent")
 
 
@@ -377,10 +383,34 @@ class Benchmark(Strict):
                     problems.append(f"{where}.from.regime: '{base_regime}' must be a non-finetune regime of this benchmark")
                 if base.subset not in {s.name for s in self.factors.subsets}:
                     problems.append(f"{where}.from.subset: '{base.subset}' is not a subset of this benchmark")
+        labelled = {d.key for d in self.datasets if d.labels_from is not None}
+        for index, entry in enumerate(self.datasets):
+            source = entry.labels_from
+            if source is None:
+                continue
+            where = f"datasets[{index}].labels_from"
+            if source.dataset == entry.key or source.dataset in labelled:
+                problems.append(f"{where}.dataset: '{source.dataset}' must be another dataset with labels of its own "
+                                "(not this one, not one labelled by a method)")
+            elif source.dataset not in datasets:
+                problems.append(f"{where}.dataset: '{source.dataset}' is not a dataset of this benchmark")
+            if source.method not in methods:
+                problems.append(f"{where}.method: '{source.method}' is not a method id of this benchmark")
+            source_regime = self.base_regime(source)
+            if source_regime not in regimes or regimes[source_regime].init == "finetune":
+                problems.append(f"{where}.regime: '{source_regime}' must be a non-finetune regime of this benchmark")
+            if source.subset not in {s.name for s in self.factors.subsets}:
+                problems.append(f"{where}.subset: '{source.subset}' is not a subset of this benchmark")
         for index, subset in enumerate(self.factors.subsets):
             for name in subset.datasets:
                 if name not in datasets:
                     problems.append(f"factors.subsets[{index}].datasets: '{name}' is not a dataset of this benchmark")
+            if subset.confidence is not None and subset.confidence.reference_volumes is None:
+                unlabelled = sorted(d for d in (subset.datasets or datasets) if d not in labelled)
+                if unlabelled:
+                    problems.append(f"factors.subsets[{index}].confidence: no reference_volumes, and dataset(s) "
+                                    f"{', '.join(unlabelled)} have no labels_from whose volumes it could use; give "
+                                    "reference_volumes or restrict the subset's datasets")
         if problems:
             raise ValueError(MODEL_PROBLEMS + "\n".join(problems))
         return self

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-JobKind = Literal["convert", "split", "train", "predict", "evaluate", "report"]
+JobKind = Literal["convert", "split", "label", "train", "predict", "evaluate", "report"]
 
 #: Bump when the evaluator's numbers change, so stored evaluations are recomputed.
 EVALUATOR_VERSION = "1"
+
+#: Bump when the label job's output (labels, volumes, errors) changes, so stored labels are made again.
+LABEL_VERSION = "1"
 
 
 def _default(value: Any) -> Any:

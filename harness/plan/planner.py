@@ -10,7 +10,16 @@ from harness.datasets.registry import DatasetRegistry
 from harness.errors import ConfigError
 from harness.factors.regimes import regime_applies
 from harness.methods.registry import MethodRegistry
-from harness.plan.jobs import EVALUATOR_VERSION, Job, JobKind, content_key, fingerprint_tree, hash_files, keyed
+from harness.plan.jobs import (
+    EVALUATOR_VERSION,
+    LABEL_VERSION,
+    Job,
+    JobKind,
+    content_key,
+    fingerprint_tree,
+    hash_files,
+    keyed,
+)
 
 
 @dataclass
@@ -42,6 +51,28 @@ def _job(key_kind: str, payload: dict[str, Any], kind: JobKind, name: str, deps:
     """A job keyed by ``payload`` (the key hashes ``key_kind`` and the payload), with its parts' digests."""
     key, inputs = keyed(key_kind, payload)
     return Job(key, kind, name, deps, spec, inputs)
+
+
+def _label_job(bench: Benchmark, methods: MethodRegistry, entry: DatasetEntry, split_key: str, fold: int, seed: int,
+               train_keys: dict[tuple[str, str, str, str, int, int], str]) -> Job:
+    """The job that labels ``entry``'s training and validation subjects of ``fold`` with its labeller's model."""
+    source = entry.labels_from
+    assert source is not None
+    source_regime = bench.base_regime(source)
+    labeller = train_keys.get((source.dataset, source.method, source_regime or "", source.subset, source.fold, seed))
+    if labeller is None:
+        raise ConfigError(
+            f"datasets '{entry.key}'.labels_from: {source.method} on {source.dataset} (regime {source_regime}, subset "
+            f"{source.subset}, fold {source.fold}, seed {seed}) is not a training job this benchmark plans")
+    method_entry = next(m for m in bench.methods if m.key == source.method)
+    card = methods.card(method_entry.name)
+    return _job(
+        "label", {"split": split_key, "train": labeller, "fold": fold, "code": card.code_hash(),
+                  "version": LABEL_VERSION},
+        "label", f"label {entry.key} by {source.method} fold {fold} seed {seed}", (split_key, labeller),
+        {"dataset": entry.key, "dataset_name": entry.name, "method": method_entry.name, "method_id": source.method,
+         "train_job": labeller, "ed_rule": card.ed_rule, "fold": fold, "seed": seed},
+    )
 
 
 def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegistry) -> Plan:
@@ -93,8 +124,9 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
                         for seed in bench.factors.seeds:
                             pending.append((entry, split, method_entry, method.name, code, params,
                                             regime, subset, fold, seed))
-    # Fine-tuning jobs come after every other job: their base job's key must be known.
-    pending.sort(key=lambda item: item[6].init == "finetune")
+    # Trainings on labels a method made come after the trainings of their labeller, fine-tuning jobs after
+    # their base: each one's upstream job key must be known.
+    pending.sort(key=lambda item: (item[0].labels_from is not None, item[6].init == "finetune"))
     train_keys: dict[tuple[str, str, str, str, int, int], str] = {}
     for dataset_entry, split, method_entry, method_name, code, params, regime, subset, fold, seed in pending:
         dataset_name = dataset_entry.key
@@ -119,11 +151,13 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
             deps = (split.key, base_key)
             init["base"] = base_key
         common["init"] = init
-        train = plan.add(_job(
-            "train", {"split": split.key, "method": method_name, "code": code, "params": params,
-                      "regime": regime, "init": init, "subset": subset, "fold": fold, "seed": seed},
-            "train", f"train {label}", deps, common,
-        ))
+        payload: dict[str, Any] = {"split": split.key, "method": method_name, "code": code, "params": params,
+                                   "regime": regime, "init": init, "subset": subset, "fold": fold, "seed": seed}
+        if dataset_entry.labels_from is not None:
+            labels = plan.add(_label_job(bench, methods, dataset_entry, split.key, fold, seed, train_keys))
+            deps = (*deps, labels.key)
+            payload["labels"] = common["labels"] = labels.key
+        train = plan.add(_job("train", payload, "train", f"train {label}", deps, common))
         train_keys[(dataset_name, method_entry.key, regime.name, subset.name, fold, seed)] = train.key
         predict = plan.add(_job(
             "predict", {"train": train.key},

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.plan.jobs import Job
-from harness.runner import steps
+from harness.runner import labelling, steps
 from harness.store.outputs import EvaluateOutput, JobOutput, ReportOutput, parse_output
 
 
@@ -48,6 +48,8 @@ def _report(ctx: steps.Context, job: Job, progress: Any) -> ReportOutput:
 STEPS: dict[str, Step] = {step.kind: step for step in (
     Step("convert", steps.run_convert, cpus=2),  # converts two subjects at once
     Step("split", steps.run_split),
+    # a method's model labels a dataset's training subjects (datasets[].labels_from), before trainings on them
+    Step("label", labelling.run_label, runs_methods=True, priority=1),
     Step("train", steps.run_train, runs_methods=True, priority=1),
     Step("predict", steps.run_predict, runs_methods=True, priority=2),
     # evaluate scores a failed predict as missing predictions; the report shows whatever exists

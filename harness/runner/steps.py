@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pandas as pd
 
 from harness.common.dataset import CommonDataset, label_file_name, scored_cases
-from harness.config.models import Benchmark
+from harness.common.records import CaseRecord
+from harness.config.models import Benchmark, Subset
 from harness.contract.checks import check_predictions, valid_prediction_cases
 from harness.contract.mounts import HISTORY_FILE, VOLUMES_FILE
 from harness.contract.seal import check_model_seal, seal_model
@@ -30,7 +31,15 @@ from harness.factors.subsets import select_training_cases
 from harness.methods.registry import MethodRegistry
 from harness.plan.jobs import Job, hash_files
 from harness.settings import cache_dir
-from harness.store.outputs import ConvertOutput, JobOutput, PredictOutput, SplitOutput, TrainOutput
+from harness.store.outputs import (
+    ConvertOutput,
+    JobOutput,
+    LabelLineage,
+    LabelOutput,
+    PredictOutput,
+    SplitOutput,
+    TrainOutput,
+)
 
 if TYPE_CHECKING:
     from harness.plan import Plan
@@ -125,15 +134,20 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> TrainOutput:
     dataset, splits, fold_index = _fold(ctx, job)
     fold = splits.folds[fold_index]
     subset = next(s for s in ctx.bench.factors.subsets if s.name == job.spec["subset"])
-    cases = select_training_cases(dataset, fold.train, subset, int(job.spec["seed"]))
+    labels = ctx.dep(job, LabelOutput) if job.spec.get("labels") else None
+    errors = None
+    if labels is not None:  # labels made by a method: train on its labelled copy of the training subjects
+        dataset, errors = CommonDataset.open(labels.dataset), labels.errors_pct
+    cases = select_training_cases(dataset, fold.train, subset, int(job.spec["seed"]), errors)
     if not cases:
-        raise JobFailedError(f"{job.name}: no labelled training cases in this fold/subset")
+        raise JobFailedError(f"{job.name}: no labelled training cases in this fold/subset"
+                             + (f" (labels by {labels.method}: no subject passes the subset's rule)" if labels else ""))
     card = ctx.methods.card(job.spec["method"])
     folder = ctx.job_dir(job)
     shutil.rmtree(folder, ignore_errors=True)
     mounts = {"data": make_training_view(dataset, cases, folder / "data"), "out": folder / "model"}
     if fold.val:
-        val_cases = select_training_cases(dataset, fold.val, subset.model_copy(update={"n_subjects": None}), 0)
+        val_cases = select_training_cases(dataset, fold.val, subset.model_copy(update={"n_subjects": None}), 0, errors)
         mounts["val"] = make_training_view(dataset, val_cases, folder / "val")
     mounts["out"].mkdir(parents=True)
     init = job.spec.get("init", {"kind": "scratch"})
@@ -160,7 +174,28 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> TrainOutput:
         training_subjects=subjects, dataset=job.spec["dataset"], init=lineage, duration_s=result.duration_s,
         provenance=result.provenance, model_manifest=seal_model(mounts["out"]),
         history=pd.read_csv(history).to_dict(orient="records") if history.is_file() else None,
+        labels=label_lineage(job, labels, subset, cases, fold.train) if labels is not None else None,
     )
+
+
+def label_lineage(job: Job, labels: LabelOutput, subset: Subset, cases: list[CaseRecord],
+                  train_groups: tuple[str, ...]) -> LabelLineage:
+    """What a training job on method-made labels records: labeller, rule, subjects kept and dropped."""
+    labelled = CommonDataset.open(labels.dataset)
+    groups = set(train_groups)
+    candidates = sorted({r.subject for r in labelled.cases if (r.group or r.subject) in groups and r.primary})
+    kept = sorted({r.subject for r in cases})
+    rule = "all labelled subjects"
+    limit = None
+    if subset.confidence is not None:
+        limit = subset.confidence.max_error_pct
+        source = (f"{labels.method}'s volumes" if subset.confidence.reference_volumes is None
+                  else f"the volumes in {subset.confidence.reference_volumes.name}")
+        rule = f"max(|ΔEDV|, |ΔESV|) / truth <= {limit:g}% ({source} vs the subject-level volume truth)"
+    return LabelLineage(method=labels.method, train_job=labels.train_job, label_job=job.spec["labels"],
+                        dataset=job.spec["dataset"], rule=rule, max_error_pct=limit, ed_rule=labels.ed_rule,
+                        subjects_labelled=len(candidates), subjects_kept=kept,
+                        subjects_dropped=[s for s in candidates if s not in set(kept)])
 
 
 def _check_result(result: JobResult) -> None:
@@ -266,7 +301,9 @@ def run_evaluate(ctx: Context, job: Job, progress: Progress) -> dict[str, Any]:
     for case in predict.get("invalid_cases", []) if predict else []:
         invalid[case] = "; ".join(v.partition(": ")[2] for v in violations if v.startswith(f"{case}: "))
     card = ctx.datasets.card(job.spec["dataset_name"])
-    truth = subject_truth_table(dataset) if card.kind == "volume_truth" else None
+    # subject-level volume truth: a volume_truth dataset, or test cases without masks (demo_cine truth: volumes)
+    volume_only = card.kind == "volume_truth" or (bool(cases) and not any(r.has_label for r in cases))
+    truth = subject_truth_table(dataset) if volume_only else None
     progress(len(cases), 0)
     volumes = None
     method_card = ctx.methods.card(job.spec["method"])

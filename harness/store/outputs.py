@@ -71,6 +71,23 @@ class InitLineage(BaseModel):
         return default if value is None else value
 
 
+class LabelLineage(BaseModel):
+    """Where a model's training labels came from when a method made them (``datasets[].labels_from``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: str  # the labelling method entry's id
+    train_job: str  # the key of the train job whose model predicted the labels
+    label_job: str  # the key of the label job
+    dataset: str  # the labelled dataset (its entry id)
+    rule: str  # e.g. "max(|ΔEDV|, |ΔESV|) / truth <= 5%", or "all labelled subjects"
+    max_error_pct: float | None = None
+    ed_rule: str = "largest_lv"  # how the labeller's ED frame was picked for its volumes
+    subjects_labelled: int
+    subjects_kept: list[str]
+    subjects_dropped: list[str] = Field(default_factory=list)
+
+
 class TrainOutput(_Output):
     kind: Literal["train"] = "train"
     model: Path
@@ -84,9 +101,30 @@ class TrainOutput(_Output):
     provenance: dict[str, Any] = Field(default_factory=dict)
     model_manifest: dict[str, str] | None = None  # the seal: relative path → sha256 of every model file
     history: list[dict[str, Any]] | None = None  # the method's history.csv, row by row
+    labels: LabelLineage | None = None  # the training labels were predicted by another method (labels_from)
 
     def paths(self) -> list[Path]:
         return [self.model]
+
+
+class LabelOutput(_Output):
+    """A method's predictions on a dataset's training and validation subjects, as that dataset's training labels."""
+
+    kind: Literal["label"] = "label"
+    dataset: Path  # a common-format folder: the labelled cases (images linked, labels = the predictions)
+    method: str  # the labelling method entry's id
+    train_job: str
+    ed_rule: str = "largest_lv"
+    volumes: Path  # volumes.csv: subject, ed/es frames, predicted and true EDV/ESV, error_pct
+    errors_pct: dict[str, float | None]  # subject -> volume error (None: no truth to compare with)
+    n_cases: int
+    invalid_cases: list[str] = Field(default_factory=list)  # predictions that broke the contract: not labels
+    duration_s: float
+    log: Path
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+    def paths(self) -> list[Path]:
+        return [self.dataset, self.volumes]
 
 
 class PredictOutput(_Output):
@@ -125,7 +163,7 @@ class ReportOutput(_Output):
         return [self.index]
 
 
-JobOutput = ConvertOutput | SplitOutput | TrainOutput | PredictOutput | EvaluateOutput | ReportOutput
+JobOutput = ConvertOutput | SplitOutput | LabelOutput | TrainOutput | PredictOutput | EvaluateOutput | ReportOutput
 _ADAPTER: TypeAdapter[JobOutput] = TypeAdapter(Annotated[JobOutput, Field(discriminator="kind")])
 
 

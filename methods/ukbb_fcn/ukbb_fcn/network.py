@@ -45,11 +45,12 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 class ConvBNReLU(nn.Module):
     """``conv2d_bn_relu``: a bias-free convolution with TensorFlow 'SAME' padding, batch norm, ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1,
+                 bn_momentum: float = BN_MOMENTUM) -> None:
         super().__init__()
         self.kernel, self.stride = kernel, stride
         self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=0, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+        self.bn = nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=bn_momentum)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         top, bottom = same_padding(x.shape[-2], self.kernel, self.stride)
@@ -125,6 +126,14 @@ class UKBBFCN(nn.Module):
         blocks: list[ConvBNReLU] = [b for level in self.levels for b in level]  # type: ignore[misc]
         blocks += list(self.same_dim) + [self.fc1, self.fc2]  # type: ignore[arg-type]
         return [(b.conv, b.bn) for b in blocks] + [(self.logits, None)]
+
+
+def set_bn_momentum(model: nn.Module, tf_momentum: float) -> None:
+    """TensorFlow's momentum convention (the share of the running statistics kept per step, 0.99 by default)
+    → every batch norm of ``model``; training only (it changes no weight and no output)."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = 1.0 - tf_momentum
 
 
 def count_parameters(model: nn.Module) -> int:

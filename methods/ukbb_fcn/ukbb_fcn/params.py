@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "rotation_sd_deg": 10.0,
     "scale_sd": 0.2,
     "base_filters": 16,
+    "bn_momentum": 0.99,
     "seed": 0,
     "max_batches_per_epoch": 0,
 }
@@ -68,5 +69,8 @@ def check_params(params: dict[str, Any]) -> None:
         value = params[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise MethodError(f"params.{name}: expected a number >= 0, got {value!r}")
+    momentum = params["bn_momentum"]
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise MethodError(f"params.bn_momentum: expected a number in [0, 1), got {momentum!r}")
     if params["learning_rate"] <= 0:
         raise MethodError(f"params.learning_rate: expected a number > 0, got {params['learning_rate']!r}")

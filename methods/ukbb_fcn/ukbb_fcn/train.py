@@ -32,7 +32,7 @@ from ukbb_fcn.data import label_map_of, list_cases, load_training_volumes, read_
 from ukbb_fcn.errors import MethodError
 from ukbb_fcn.initialise import create_model
 from ukbb_fcn.labels import UKBB_CLASSES, LabelMap
-from ukbb_fcn.network import count_parameters
+from ukbb_fcn.network import count_parameters, set_bn_momentum
 from ukbb_fcn.predict import predict_classes
 
 log = logging.getLogger("ukbb_fcn")
@@ -81,6 +81,7 @@ def train(data: Path, out: Path, val: Path | None, init: Path | None, params: di
     label_map = label_map_of(meta, f"--data {data}/dataset.json")
     model, init_record = create_model(params, init)  # a refused --init fails before any data is read
     model.to(device)
+    set_bn_momentum(model, float(params["bn_momentum"]))
     volumes = load_training_volumes(data, int(params["crop_size"]), label_map)
     val_cases = read_validation(val, label_map) if val is not None else []
     n_slices = sum(len(v[0]) for v in volumes)
