@@ -36,6 +36,11 @@ def shrunk_study(folder: Path) -> Path:
     weights.parent.mkdir(parents=True)
     torch.manual_seed(0)
     torch.save(torchvision.models.resnet34(weights=None).state_dict(), weights)
+    # the transfer matrix only: stage 1 (kaggle_like labelled by ukbb_fcn) is tests/methods/test_ukbb_fcn_twin.py
+    spec["datasets"] = [d for d in spec["datasets"] if "labels_from" not in d]
+    spec["methods"] = [m for m in spec["methods"] if m["name"] == "unet2d"]
+    spec["factors"]["regimes"] = [{**r, "methods": ["unet2d"]} for r in spec["factors"]["regimes"] if r["name"] != "UKBB"]
+    spec["factors"]["subsets"] = [s for s in spec["factors"]["subsets"] if "confidence" not in s]
     spec["datasets"][0]["options"].update({"subjects": 5, "frames": 2})
     spec["datasets"][1]["options"].update({"subjects": 6, "frames": 2})
     spec["methods"][0]["params"].update({"epochs": 1, "batch_size": 4, "image_size": 32, "max_slices_per_epoch": 8})
