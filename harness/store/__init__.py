@@ -7,6 +7,8 @@ from harness.store.outputs import (
     EvaluateOutput,
     InitLineage,
     JobOutput,
+    LabelLineage,
+    LabelOutput,
     PredictOutput,
     ReportOutput,
     SplitOutput,
@@ -16,5 +18,5 @@ from harness.store.outputs import (
 )
 from harness.store.sqlite import JobRecord, Store
 
-__all__ = ["ConvertOutput", "EvaluateOutput", "InitLineage", "JobOutput", "JobRecord", "PredictOutput",
+__all__ = ["ConvertOutput", "EvaluateOutput", "InitLineage", "JobOutput", "JobRecord", "LabelLineage", "LabelOutput", "PredictOutput",
            "ReportOutput", "SplitOutput", "Store", "TrainOutput", "load_output", "parse_output"]

@@ -3,8 +3,8 @@ confidence rule against the subject-level volume truth, and methods trained on t
 
 The twin is run as shipped except for its sizes and paths, and without the 7T-like transfer matrix
 (tests/runner/test_study_twin.py covers that): ukbb_fcn is trained on the base domain, labels the
-volume-only ``kaggle_like`` phantoms' training subjects, and unet2d / ukbb_fcn train on the subjects
-whose labelled LV volumes agree with the truth within 10 / 15 %.
+volume-only ``kaggle_like`` phantoms' training subjects, and unet2d trains on the subjects whose
+labelled LV volumes agree with the truth within 10 / 15 %.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def shrunk_stage_one(folder: Path) -> Path:
         if method["name"] == "unet2d":
             method["params"].update({"epochs": 3, "image_size": 64, "max_slices_per_epoch": 64})
         if method["name"] == "ukbb_fcn":
-            method["params"].update({"epochs": 6, "max_batches_per_epoch": 8})
+            method["params"].update({"epochs": 10})  # 4 training subjects x 3 frames: 6 steps an epoch
     spec["run_dir"] = str(folder / "run")
     spec["report"]["out"] = str(folder / "report")
     path = folder / "study.yaml"
@@ -71,9 +71,8 @@ def test_methods_train_on_confidence_filtered_labels_made_by_ukbb_fcn(tmp_path: 
 
     kept = {}
     for pct in (10, 15):
-        for method in ("unet2d", "ukbb_fcn"):
-            regime = "UKBB" if method == "ukbb_fcn" else "R"
-            name = f"train {method} on kaggle_like regime {regime} subset p{pct} fold 0 seed 0"
+        for method in ("unet2d",):
+            name = f"train {method} on kaggle_like regime R subset p{pct} fold 0 seed 0"
             _, status, output = jobs[name]
             passing = sorted(volumes.loc[volumes["error_pct"] <= pct, "subject"])
             passing = [s for s in passing if s in fold.train]
@@ -95,9 +94,6 @@ def test_methods_train_on_confidence_filtered_labels_made_by_ukbb_fcn(tmp_path: 
     subjects = pd.concat(pd.read_csv(p) for p in (summary.run_dir / "jobs" / "evaluate").glob("*/subjects.csv"))
     on_kaggle = subjects[subjects["dataset"] == "kaggle_like"]
     assert set(on_kaggle["subject"].astype(str)) <= set(fold.test)
-    ukbb_rows = on_kaggle[on_kaggle["method"] == "ukbb_fcn"]
-    if len(ukbb_rows):
-        assert (ukbb_rows["ed_frame_pred"] == 0).all()
     metrics = pd.concat(pd.read_csv(p) for p in (summary.run_dir / "jobs" / "evaluate").glob("*/metrics.csv"))
     lv = metrics[(metrics["dataset"] == "base_domain") & (metrics["label"] == "LV") & (metrics["metric"] == "dice")]
     by_method = lv.groupby("method")["value"].mean()
