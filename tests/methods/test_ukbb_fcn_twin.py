@@ -90,7 +90,7 @@ def test_methods_train_on_confidence_filtered_labels_made_by_ukbb_fcn(tmp_path: 
     if (10, "unet2d") in kept and (15, "unet2d") in kept:
         assert kept[(10, "unet2d")] <= kept[(15, "unet2d")]
 
-    # Scored on the test subjects' volume truth; ukbb_fcn's rows use its own ED rule.
+    # Scored on the test subjects' volume truth only.
     subjects = pd.concat(pd.read_csv(p) for p in (summary.run_dir / "jobs" / "evaluate").glob("*/subjects.csv"))
     on_kaggle = subjects[subjects["dataset"] == "kaggle_like"]
     assert set(on_kaggle["subject"].astype(str)) <= set(fold.test)

@@ -75,5 +75,5 @@ def test_keys_are_stable_and_change_only_downstream_of_what_changed(write_benchm
 
 def test_the_steps_declare_what_they_tolerate() -> None:
     assert STEPS["evaluate"].tolerates == {"predict"} and STEPS["report"].tolerates == {"evaluate"}
-    assert all(not STEPS[k].tolerates for k in ("convert", "split", "train", "predict"))
-    assert {k for k, s in STEPS.items() if s.runs_methods} == {"train", "predict"}
+    assert all(not STEPS[k].tolerates for k in ("convert", "split", "label", "train", "predict"))
+    assert {k for k, s in STEPS.items() if s.runs_methods} == {"label", "train", "predict"}  # label: a predict
