@@ -126,9 +126,28 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
                                             regime, subset, fold, seed))
     # Trainings on labels a method made come after the trainings of their labeller, fine-tuning jobs after
     # their base: each one's upstream job key must be known.
+    # A job whose upstream training is not planned yet waits for the next pass (e.g. a fine-tune from a model
+    # trained on labels a method made); a pass that plans nothing leaves the rest to fail with their reason.
     pending.sort(key=lambda item: (item[0].labels_from is not None, item[6].init == "finetune"))
     train_keys: dict[tuple[str, str, str, str, int, int], str] = {}
-    for dataset_entry, split, method_entry, method_name, code, params, regime, subset, fold, seed in pending:
+
+    def upstream_known(item: tuple[Any, ...]) -> bool:
+        entry, regime, seed = item[0], item[6], item[9]
+        needed = [(b.dataset, b.method, bench.base_regime(b) or "", b.subset, b.fold, seed)
+                  for b in (regime.base, entry.labels_from) if b is not None]
+        return all(n in train_keys for n in needed)
+
+    ordered: list[tuple[Any, ...]] = []
+    while pending:
+        ready = [item for item in pending if upstream_known(item)] or pending  # none ready: fail below, clearly
+        for item in ready:
+            ordered.append(item)
+            method_entry, regime, subset, fold, seed = item[2], item[6], item[7], item[8], item[9]
+            train_keys.setdefault((item[0].key, method_entry.key, regime.name, subset.name, fold, seed), "")
+        taken = {id(item) for item in ready}
+        pending = [item for item in pending if id(item) not in taken]
+    train_keys.clear()
+    for dataset_entry, split, method_entry, method_name, code, params, regime, subset, fold, seed in ordered:
         dataset_name = dataset_entry.key
         factors = {"regime": regime.name, "subset": subset.name, "fold": fold, "seed": seed}
         label = f"{method_entry.key} on {dataset_name} " + " ".join(f"{k} {v}" for k, v in factors.items())

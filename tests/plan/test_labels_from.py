@@ -72,3 +72,16 @@ def test_confidence_without_a_table_keeps_the_labellers_confident_subjects(tmp_p
     assert [r.subject for r in kept] == ["a", "b"]
     with pytest.raises(Exception, match="needs labels made by a method"):
         select_training_cases(dataset, ["a"], subset, 0)
+
+
+def test_a_fine_tune_from_a_model_trained_on_method_made_labels_is_planned_after_it(
+        write_benchmark: Callable[..., Path]) -> None:
+    body = BODY.replace("factors:\n", "factors:\n  regimes:\n    - {name: scratch}\n"
+                        "    - {name: TL2, init: finetune, from: {dataset: dsb, method: echo_init, regime: scratch, "
+                        "subset: p10}, datasets: [base], methods: [echo_init]}\n")
+    plan = plan_of(write_benchmark(body))
+    base = next(j for j in plan.of_kind("train") if j.spec["dataset"] == "dsb" and j.spec["method_id"] == "echo_init")
+    tl2 = next(j for j in plan.of_kind("train") if j.spec["regime"] == "TL2")
+    assert base.key in tl2.deps and tl2.spec["init"]["base"] == base.key
+    order = list(plan.jobs)
+    assert order.index(plan.of_kind("label")[0].key) < order.index(base.key) < order.index(tl2.key)
