@@ -115,12 +115,12 @@ def _read_tsv(path: Path, columns: tuple[str, ...], text_columns: tuple[str, ...
     return table
 
 
-def _counts(table: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def _counts(table: pd.DataFrame, path: Path, columns: tuple[str, ...], what: str = "pixel counts") -> pd.DataFrame:
     counts = table[list(columns)].apply(pd.to_numeric, errors="coerce")
     bad = counts.isna().any(axis=1) | (counts < 0).any(axis=1) | (counts % 1 != 0).any(axis=1)
     if bad.any():
         raise InputDataError(
-            f"{path}: pixel counts {list(columns)} must be non-negative integers; "
+            f"{path}: {what} {list(columns)} must be non-negative integers; "
             f"{int(bad.sum())} rows are not, e.g. row {int(np.flatnonzero(bad.to_numpy())[0]) + 2} of the file"
         )
     return counts.astype(np.int64)
@@ -250,7 +250,7 @@ def read_esed_frames(path: Path, mask_lv: pd.Series, pixel_counts_path: Path) ->
     missing = [c for c in ("Id", "es", "ed") if c not in table.columns]
     if missing:
         raise InputDataError(f"{path}: missing columns {missing}; found {list(table.columns)}")
-    values = _counts(table, path, ("Id", "es", "ed"))
+    values = _counts(table, path, ("Id", "es", "ed"), what="volunteer ids and frames")
     frames = {}
     for volunteer, rows in values.groupby("Id", sort=True):
         totals = mask_lv.loc[volunteer] if volunteer in mask_lv.index.get_level_values(0) else None
@@ -352,7 +352,10 @@ def load_cmr_seg_tl_7t(refdata_dir: Path) -> PublishedCineResults:
     tables = {c: read_confusion_table(paths[c], c) for c in COMPARISONS}
     dice = compute_dice_by_set(tables)
     lv_pixels = collect_lv_pixels(tables, paths)
-    images = pd.concat([t[["image", "volunteer", "frame", "set"]] for t in tables.values()]).drop_duplicates("image")
+    images = pd.concat([t[["image", "volunteer", "frame", "set"]] for t in tables.values()]).drop_duplicates()
+    if images["image"].duplicated().any():
+        example = images.loc[images["image"].duplicated(), "image"].iat[0]
+        raise InputDataError(f"{refdata_dir / CONFUSION_DIR}: image {example} is in different sets in different files")
     expert_2_images = pd.concat([t for c, t in tables.items() if EXPERT_2 in (c.method, c.reference)])
     volunteers = sorted(int(v) for v in expert_2_images["volunteer"].unique())
     if not volunteers:

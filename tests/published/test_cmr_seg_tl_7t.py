@@ -210,6 +210,18 @@ def test_unknown_set(tiny_7t: Path) -> None:
         load_cmr_seg_tl_7t(tiny_7t)
 
 
+def test_an_image_in_two_sets(tiny_7t: Path) -> None:
+    _edit(tiny_7t / TL2_FILE, lambda t: t.assign(set=t["set"].replace("train", "val")))
+    with pytest.raises(InputDataError, match="image 17_slice000_frame000 is in different sets"):
+        load_cmr_seg_tl_7t(tiny_7t)
+
+
+def test_frames_that_are_not_numbers(tiny_7t: Path) -> None:
+    _edit(tiny_7t / "7T" / "esed_frames.tsv", lambda t: t.assign(es=t["es"].astype(str).replace("1", "one")))
+    with pytest.raises(InputDataError, match=r"esed_frames.tsv: volunteer ids and frames \['Id', 'es', 'ed'\] must be"):
+        load_cmr_seg_tl_7t(tiny_7t)
+
+
 def test_wrong_methods_and_missing_file(tiny_7t: Path) -> None:
     _edit(tiny_7t / TL2_FILE, lambda t: t.assign(methodB="plainLearn"))
     with pytest.raises(InputDataError, match=r"methodB is \['plainLearn'\]; this file must compare doubleTransferLearn"):
