@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -184,10 +185,8 @@ def test_tiny_dice_by_set(tiny_7t: Path) -> None:
 
 # --- bad input ------------------------------------------------------------------------------------------------
 
-def _edit(path: Path, change: object) -> None:
-    table = pd.read_csv(path, sep="\t")
-    table = change(table)  # type: ignore[operator]
-    table.to_csv(path, sep="\t", index=False)
+def _edit(path: Path, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    change(pd.read_csv(path, sep="\t")).to_csv(path, sep="\t", index=False)
 
 
 def test_missing_column_names_file_and_column(tiny_7t: Path) -> None:
