@@ -311,8 +311,6 @@ def test_benchmark_runs_and_its_report_renders(tmp_path: Path) -> None:
 
 
 @needs_refdata
-@pytest.mark.xfail(strict=True, reason="the report writes PublishedCineResults.tables as <name>.csv once the "
-                                       "lead's report rewrite lands (harness/report is not this branch's)")
 def test_benchmark_writes_both_tables(tmp_path: Path) -> None:
     bench = load_benchmark(REPO / "benchmarks" / "cmr_seg_tl_7t.yaml")
     bench = bench.model_copy(update={"run_dir": tmp_path / "run",
