@@ -162,63 +162,88 @@ def _sign_patterns(n: int) -> np.ndarray:
     return ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(float)
 
 
-def signed_rank_greater(differences: np.ndarray) -> np.ndarray:
-    """One-sided Wilcoxon signed-rank p of "median difference > 0" for each row of ``differences`` (…, n).
+def _average_ranks(absolute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks (1-based) of each row of ``absolute`` and each element's tie-group size, from one argsort."""
+    rows, n = absolute.shape
+    order = np.argsort(absolute, axis=1)  # ties share one average rank: the order among them does not matter
+    ordered = np.take_along_axis(absolute, order, axis=1)
+    positions = np.broadcast_to(np.arange(n), (rows, n))
+    starts = np.ones((rows, n), dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones((rows, n), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
+    last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, positions, n - 1), axis=1), axis=1), axis=1)
+    ranks, sizes = np.empty((rows, n)), np.empty((rows, n))
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=1)
+    np.put_along_axis(sizes, order, (last - first + 1).astype(float), axis=1)
+    return ranks, sizes
 
-    What ``scipy.stats.wilcoxon(d, alternative="greater")`` gives (the tests compare), vectorised over rows:
-    zeros dropped (Wilcoxon's method), average ranks for ties; with neither ties nor zeros and n ≤ 50 the exact
-    null distribution; with ties or zeros and n ≤ 13 the exact permutation distribution (all 2**n sign
-    flips); otherwise the normal approximation with the tie correction and no continuity correction.
-    All-zero rows give p = 1.
+
+def signed_rank_tests(differences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided Wilcoxon signed-rank p of "median difference > 0" and of "< 0" for each row (…, n).
+
+    What ``scipy.stats.wilcoxon(d, alternative="greater" / "less")`` gives (the tests compare), vectorised over
+    rows: zeros dropped (Wilcoxon's method), average ranks for ties; with neither ties nor zeros and n ≤ 50 the
+    exact null distribution; with ties or zeros and n ≤ 13 the exact permutation distribution (all 2**n sign
+    flips); otherwise the normal approximation with the tie correction and no continuity correction. All-zero
+    rows give p = 1. Bootstrap resamples always hold ties (a subject drawn twice), so the tie handling is
+    vectorised too.
     """
     d = np.asarray(differences, dtype=float)
     flat = d.reshape(-1, d.shape[-1])
     length = flat.shape[1]
     absolute = np.abs(flat)
-    zeros = (flat == 0).sum(axis=1)
+    zero = flat == 0
+    zeros = zero.sum(axis=1)
     n = length - zeros
-    ranks = stats.rankdata(absolute, method="average", axis=1) - zeros[:, None]  # zeros rank lowest: drop them
-    ranks = np.where(flat == 0, 0.0, ranks)
+    ranks, sizes = _average_ranks(absolute)
+    ranks = np.where(zero, 0.0, ranks - zeros[:, None])  # zeros rank lowest: dropped, the rest shift down
     t_plus = np.where(flat > 0, ranks, 0.0).sum(axis=1)
-    ordered = np.sort(absolute, axis=1)
-    tied = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] > 0)).any(axis=1)
-    p = np.ones(flat.shape[0])
+    t_minus = n * (n + 1) / 2 - t_plus
+    tied = ((sizes > 1) & ~zero).any(axis=1)
+    greater, less = np.ones(flat.shape[0]), np.ones(flat.shape[0])
     live = n > 0
     exact = live & (zeros == 0) & ~tied & (length <= 50)
     if exact.any():
         tail = _signed_rank_tail(length)
-        p[exact] = tail[np.clip(np.rint(t_plus[exact]).astype(int), 0, len(tail) - 1)]
+        for out, statistic in ((greater, t_plus), (less, t_minus)):
+            out[exact] = tail[np.clip(np.rint(statistic[exact]).astype(int), 0, len(tail) - 1)]
     permutation = live & ~exact & (length <= 13)
     if permutation.any():
         sums = _sign_patterns(length) @ ranks[permutation].T  # (2**n, rows): T+ of every sign flip
-        p[permutation] = (sums >= t_plus[permutation] - 1e-9).mean(axis=0)
+        greater[permutation] = (sums >= t_plus[permutation] - 1e-9).mean(axis=0)
+        less[permutation] = (sums >= t_minus[permutation] - 1e-9).mean(axis=0)  # T- has T+'s null distribution
     approx = live & ~exact & ~permutation
     if approx.any():
         m = n[approx].astype(float)
         mean = m * (m + 1) / 4
-        correction = np.zeros(flat.shape[0])  # Σ(t³ − t)/48 over groups of equal non-zero |d|
-        for row in np.flatnonzero(approx & tied):
-            _, group = np.unique(absolute[row][absolute[row] > 0], return_counts=True)
-            correction[row] = float(((group ** 3) - group).sum()) / 48
-        variance = m * (m + 1) * (2 * m + 1) / 24 - correction[approx]
+        # tie correction Σ(t³ − t)/48 over groups of equal non-zero |d| = Σ over elements of (t² − 1)/48
+        correction = np.where(zero, 0.0, sizes ** 2 - 1).sum(axis=1)[approx] / 48
+        variance = m * (m + 1) * (2 * m + 1) / 24 - correction
         with np.errstate(all="ignore"):
-            z = (t_plus[approx] - mean) / np.sqrt(variance)
-        p[approx] = np.where(variance > 0, stats.norm.sf(z), 1.0)
-    return p.reshape(d.shape[:-1])
+            sd = np.sqrt(variance)
+            greater[approx] = np.where(variance > 0, stats.norm.sf((t_plus[approx] - mean) / sd), 1.0)
+            less[approx] = np.where(variance > 0, stats.norm.sf((t_minus[approx] - mean) / sd), 1.0)
+    return greater.reshape(d.shape[:-1]), less.reshape(d.shape[:-1])
+
+
+def signed_rank_greater(differences: np.ndarray) -> np.ndarray:
+    """One-sided Wilcoxon signed-rank p of "median difference > 0" per row (see :func:`signed_rank_tests`)."""
+    return signed_rank_tests(differences)[0]
 
 
 def one_sided_pvalues(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
     """p[..., i, j] of "entry i better than entry j" (one-sided Wilcoxon signed-rank) per subjects × entries table.
 
-    ``values`` is (..., subjects, entries); the diagonal is NaN.
+    ``values`` is (..., subjects, entries); the diagonal is NaN. Each unordered pair is ranked once.
     """
     k = values.shape[-1]
     sign = 1.0 if higher_is_better else -1.0
     p = np.full(values.shape[:-2] + (k, k), np.nan)
     for i in range(k):
-        for j in range(k):
-            if i != j:
-                p[..., i, j] = signed_rank_greater(sign * (values[..., :, i] - values[..., :, j]))
+        for j in range(i + 1, k):
+            p[..., i, j], p[..., j, i] = signed_rank_tests(sign * (values[..., :, i] - values[..., :, j]))
     return p
 
 

@@ -164,3 +164,17 @@ def test_the_vectorised_signed_rank_test_gives_scipys_p(case: str) -> None:
     for row, p in zip(d, ours, strict=True):
         assert p == pytest.approx(float(stats.wilcoxon(row, alternative="greater").pvalue), rel=1e-9, abs=1e-12)
     assert signed_rank_greater(np.zeros((2, 5))).tolist() == [1.0, 1.0]
+
+
+def test_both_directions_and_bootstrap_like_ties_give_scipys_p() -> None:
+    from scipy import stats
+
+    from harness.stats.ranking import signed_rank_tests
+
+    rng = np.random.default_rng(5)
+    base = rng.normal(0.2, 1.0, size=30)
+    d = base[rng.integers(0, 30, size=(15, 30))]  # resamples: subjects drawn twice tie with themselves
+    greater, less = signed_rank_tests(d)
+    for row, g, ls in zip(d, greater, less, strict=True):
+        assert g == pytest.approx(float(stats.wilcoxon(row, alternative="greater").pvalue), rel=1e-9)
+        assert ls == pytest.approx(float(stats.wilcoxon(row, alternative="less").pvalue), rel=1e-9)
