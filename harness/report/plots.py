@@ -110,7 +110,7 @@ def blob_svg(ranking: object) -> str:
     stability = {s.entry: s for s in ranking.stability}  # type: ignore[attr-defined]
     n_boot = max(1, int(ranking.n_boot))  # type: ignore[attr-defined]
     k = len(entries)
-    fig, ax = plt.subplots(figsize=(max(3.2, 0.55 * k + 1.4), max(2.2, 0.32 * k + 1.2)), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(3.2, 0.55 * k + 1.4), max(2.2, 0.32 * k + 1.2)))  # bbox "tight" fits labels
     for x, entry in enumerate(entries, start=1):
         share = np.asarray(counts.get(entry, []), dtype=float) / n_boot
         ys = np.arange(1, len(share) + 1)
@@ -133,7 +133,8 @@ def cost_accuracy_svg(points: list[dict[str, object]], metric: str) -> str:
     plt = _pyplot()
     panels = [("train_s", "training time per job (s)"), ("predict_s_per_case", "inference time per case (s)")]
     panels = [p for p in panels if any(isinstance(q[p[0]], (int, float)) and q[p[0]] for q in points)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    fig.subplots_adjust(wspace=0.35)
     datasets = list(dict.fromkeys(str(p["dataset"]) for p in points))
     markers = "osD^vP*X"
     for ax, (key, label) in zip(axes[0], panels, strict=True):

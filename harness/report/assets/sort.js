@@ -34,3 +34,7 @@ document.querySelectorAll(".board").forEach(function (board) {
     });
   });
 });
+// Printing shows every folded part (ranking details, per-phase boards, training curves).
+window.addEventListener("beforeprint", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+});
