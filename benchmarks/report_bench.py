@@ -70,11 +70,13 @@ def measure(rows: pd.DataFrame, scheme: str) -> None:
         seconds = time.perf_counter() - started
         size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
         page = (site / "index.html").stat().st_size
+        data = (site / "metrics.csv").stat().st_size
     mb = size / 2**20
     print(f"report_bench: {len(rows):,} metric rows ({N_METHODS} methods x {N_DATASETS} datasets x {N_CASES} cases), "
           f"scheme {scheme}")
     print(f"  render time  {seconds:6.1f} s   goal {GOAL_S:.0f} s   ratio {seconds / GOAL_S:.2f}")
-    print(f"  site size    {mb:6.1f} MB  goal {GOAL_MB:.0f} MB  ratio {mb / GOAL_MB:.2f}  (index.html {page / 2**20:.1f} MB)")
+    print(f"  site size    {mb:6.1f} MB  goal {GOAL_MB:.0f} MB  ratio {mb / GOAL_MB:.2f}  (index.html {page / 2**20:.1f} MB, "
+          f"metrics.csv {data / 2**20:.1f} MB)")
 
 
 if __name__ == "__main__":
