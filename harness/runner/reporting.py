@@ -196,7 +196,7 @@ def overlay_cases(plan: Plan, outputs: dict[str, JobOutput], metrics: pd.DataFra
         per_case = per_case.sort_values(["value", "case"], ascending=[not higher, True], kind="stable")
         if per_case.empty:
             continue
-        picks = {"best": 0, "median": len(per_case) // 2, "worst": len(per_case) - 1}
+        picks = {"best": 0, "worst": len(per_case) - 1, "median": len(per_case) // 2}  # median only when distinct
         seen: set[int] = set()
         for role, index in picks.items():
             if index in seen:
