@@ -276,7 +276,8 @@ def provenance_detail(output: JobOutput) -> str:
         return (f"fine-tuned from job {(init.base_job or '')[:12]} on {init.base_dataset} "
                 f"(weights sha256 {(init.weights_sha256 or '')[:16]}…); {code}, {where}")
     if isinstance(output, TrainOutput) and output.init.kind == "imagenet":
-        return f"ImageNet encoder from {output.init.weights or output.init.source}; {code}, {where}"
+        sha = f" (sha256 {output.init.weights_sha256[:16]}…)" if output.init.weights_sha256 else ""
+        return f"ImageNet encoder from {output.init.weights or output.init.source}{sha}; {code}, {where}"
     return f"{code}, {where}"
 
 
