@@ -79,6 +79,8 @@ def test_hostile_strings_appear_only_escaped(write_benchmark: Callable[..., Path
     assert "<figure class=\"distribution\"><svg" in html  # the figure is still inlined (trusted_svg let it in)
     assert html.count("<script") == 1  # only the bundled sort.js
     assert "CPU, &lt;script&gt;alert(1)&lt;/script&gt; thread(s)" in html  # the compute table's device, escaped
+    summary = html[html.index('id="failure-summary"'):html.index('id="overview"')]  # failures first, on top
+    assert "1 job(s) failed" in summary and "train &#34;&gt;&lt;img" in summary
 
 
 def test_trusted_svg_refuses_active_content() -> None:
