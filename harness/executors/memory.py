@@ -2,7 +2,7 @@
 
 - ``local``: :class:`ProcessTreeSampler` sums, every ``interval_s``, the proportional set size (PSS: shared
   pages split between the processes sharing them, so forked workers are not counted twice) of every process
-  carrying the job's token (``SEGARENA_JOB_TOKEN``, which each process the method starts inherits), and keeps
+  carrying the job's token (every 50 ms in the first second, then every 0.5 s) (``SEGARENA_JOB_TOKEN``, which each process the method starts inherits), and keeps
   the largest sum. RSS stands in where ``/proc/<pid>/smaps_rollup`` cannot be read.
 - ``docker``: :class:`ContainerSampler` follows the engine's stats stream of the container (about one reading
   a second) and keeps the largest ``max_usage`` (cgroup v1: the kernel's own high-water mark) or ``usage``
@@ -66,7 +66,8 @@ class ProcessTreeSampler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.sample()
-            self._stop.wait(self.interval_s)
+            # every 50 ms in the first second (a short job, a child that has not exec'd yet), then interval_s
+            self._stop.wait(0.05 if self.samples < 20 else self.interval_s)
 
     def stop(self) -> None:
         self._stop.set()

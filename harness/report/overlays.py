@@ -124,9 +124,12 @@ def draw_overlay(case: OverlayCase, out: Path) -> tuple[str, int, int]:
     fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.16 if len(planes) > 1 else 0.2, wspace=0.04)
     out.parent.mkdir(parents=True, exist_ok=True)
     dpi = 150
-    fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None})
-    width, height = (int(round(v * 100)) for v in fig.get_size_inches())  # shown at 100 px per inch: sharp on HiDPI
+    fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
+    from PIL import Image
+
+    with Image.open(out) as png:  # shown at 100 px per inch: sharp on HiDPI screens
+        width, height = (int(round(v * 100 / dpi)) for v in png.size)
     return ", ".join(f"{n} {i}" for n, i, _, _ in planes), width, height
 
 
