@@ -96,3 +96,22 @@ def test_report_is_self_contained_and_ranked(report: Path) -> None:
     for board in {(d, lab) for d, lab, _, _ in dice}:
         ordered = [v for (d, lab, _, _), v in dice.items() if (d, lab) == board]
         assert ordered == sorted(ordered, reverse=True)
+
+
+def test_rendering_again_gives_the_same_site(report: Path, tmp_path: Path) -> None:
+    """Seeded bootstrap, deterministic figures and PNGs: only the generation time differs."""
+    import re
+
+    from harness.runner.reporting import render_from_store
+
+    bench = load_benchmark(report.parent.parent / "b.yaml")
+    again = bench.model_copy(update={"report": bench.report.model_copy(update={"out": tmp_path / "again"})})
+    index, _, _ = render_from_store(again)
+
+    def page(path: Path) -> str:
+        return re.sub(r"generated [0-9: -]+[A-Z]*", "generated …", path.read_text())
+
+    assert page(index) == page(report)
+    first = {p.relative_to(report.parent): p.read_bytes() for p in (report.parent / "images").rglob("*.png")}
+    second = {p.relative_to(index.parent): p.read_bytes() for p in (index.parent / "images").rglob("*.png")}
+    assert first and first == second
