@@ -37,6 +37,7 @@ class ComputeRow:
     executor: str
     n_train_jobs: int
     n_predict_jobs: int
+    params: dict[str, Any] = field(default_factory=dict)  # the entry's method params (the study table shows some)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from harness.report.viewmodel import (
     overview,
     slug,
     status_counts,
+    study_tables,
     with_entries,
 )
 from harness.store.outputs import ReportOutput
@@ -139,6 +140,7 @@ def render_report(bench: Benchmark, inputs: ReportInputs) -> ReportOutput:
         "failures": failures,
         "violations": [asdict(v) for v in inputs.violations],
         "compute": compute,
+        "studies": study_tables(metrics, compute),
         "compute_figure": _compute_figure(compute, boards, bench.report.rank_by),
         "curves": [asdict(h) for h in inputs.histories],
         "provenance": [asdict(p) for p in inputs.provenance],

@@ -289,3 +289,35 @@ def status_counts(metrics: pd.DataFrame) -> list[dict[str, Any]]:
 def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+STUDY_METRICS = ("dice", "iou", "precision", "recall", "hd_mm", "hd95_mm")
+STUDY_PARAMS = ("loss", "batch_size", "learning_rate", "epochs")
+
+
+def study_tables(metrics: pd.DataFrame, compute: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per dataset, the seeds' results table: parameters, training time, loss, batch size, learning rate, and
+    mean ± sd of Dice, IoU, precision, recall and HD over cases (all frames; structures pooled)."""
+    out: list[dict[str, Any]] = []
+    if metrics.empty:
+        return out
+    cost = {(c["dataset"], c["entry"]): c for c in compute}
+    named = with_entries(metrics[metrics["metric"].isin(STUDY_METRICS)])
+    for dataset, group in named.groupby("dataset", sort=True):
+        shown = [m for m in STUDY_METRICS if m in set(group["metric"])]
+        params = [p for p in STUDY_PARAMS if any(p in (cost.get((str(dataset), e)) or {}).get("params", {})
+                                                  for e in group["entry"].unique())]
+        rows = []
+        for entry, rs in group.groupby("entry", sort=False):
+            c = cost.get((str(dataset), str(entry)), {})
+            cells = {}
+            for metric in shown:
+                s = summarise(rs.loc[rs["metric"] == metric, "value"].to_numpy(dtype=float))
+                digits = 3 if METRIC_INFO[metric].unit in ("", "ratio", "fraction") else 2
+                cells[metric] = Cell(f"{fmt(s.mean, digits)} ± {fmt(s.sd, digits)}",
+                                     s.mean if not math.isnan(s.mean) else -math.inf)
+            rows.append({"entry": str(entry), "parameters": c.get("parameters"), "train_s": c.get("train_s"),
+                         "params": {p: (c.get("params") or {}).get(p, "") for p in params}, "cells": cells,
+                         "structures": sorted(rs["label"].unique())})
+        out.append({"dataset": str(dataset), "metrics": shown, "params": params, "rows": rows})
+    return out

@@ -140,7 +140,8 @@ def compute_rows(plan: Plan, outputs: dict[str, JobOutput]) -> list[ComputeRow]:
             continue
         group = groups.setdefault((job.spec["dataset"], _entry(job.spec)), {
             "method": job.spec["method_id"], "train": [], "predict": [], "cases": 0, "train_mb": [],
-            "predict_mb": [], "parameters": None, "device": "", "executor": ""})
+            "predict_mb": [], "parameters": None, "device": "", "executor": "",
+            "params": dict(job.spec.get("params") or {})})
         peak = output.provenance.get("peak_memory_mb")
         if isinstance(output, TrainOutput):
             group["train"].append(output.duration_s)
@@ -169,6 +170,7 @@ def compute_rows(plan: Plan, outputs: dict[str, JobOutput]) -> list[ComputeRow]:
         train_peak_mb=max(g["train_mb"]) if g["train_mb"] else None,
         predict_peak_mb=max(g["predict_mb"]) if g["predict_mb"] else None,
         device=g["device"], executor=g["executor"], n_train_jobs=len(g["train"]), n_predict_jobs=len(g["predict"]),
+        params=g["params"],
     ) for (dataset, entry), g in sorted(groups.items())]
 
 

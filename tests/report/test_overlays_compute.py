@@ -109,3 +109,21 @@ def test_overview_and_consensus_by_hand() -> None:
     assert table["rows"][0]["best"] == [True, False] and table["rows"][1]["best"] == [False, True]
     ranked = consensus(boards)  # ranks: d1/LV a1 b2, d1/RV b1 a2, d2/LV b1 a2 -> b 4/3, a 5/3
     assert [(c["entry"], round(c["mean_rank"], 3), c["rank"]) for c in ranked] == [("b", 1.333, 1), ("a", 1.667, 2)]
+
+
+def test_the_seed_style_results_table() -> None:
+    from harness.report.viewmodel import study_tables
+
+    metrics = rows_of({"la/LA": {"vnet": [0.8, 0.9], "wide": [0.7, 0.9]}})
+    metrics = pd.concat([metrics, metrics.assign(metric="hd_mm", value=metrics["value"] * 10)], ignore_index=True)
+    compute = [{"dataset": "la", "entry": "vnet", "parameters": 1234, "train_s": 60.0,
+                "params": {"loss": "hybrid", "batch_size": 2, "learning_rate": 0.001, "seed": 0}},
+               {"dataset": "la", "entry": "wide", "parameters": 5678, "train_s": 90.0,
+                "params": {"loss": "dice", "batch_size": 2}}]
+    (table,) = study_tables(metrics, compute)
+    assert table["metrics"] == ["dice", "hd_mm"] and table["params"] == ["loss", "batch_size", "learning_rate"]
+    vnet, wide = table["rows"]
+    assert (vnet["parameters"], vnet["train_s"], vnet["params"]) == (1234, 60.0, {"loss": "hybrid", "batch_size": 2,
+                                                                                 "learning_rate": 0.001})
+    assert wide["params"]["learning_rate"] == ""  # not a param of that entry
+    assert vnet["cells"]["dice"].text == "0.850 ± 0.071" and vnet["cells"]["hd_mm"].text == "8.50 ± 0.71"
