@@ -19,6 +19,7 @@ from harness.plan.jobs import (
     fingerprint_tree,
     hash_files,
     keyed,
+    report_code,
 )
 
 
@@ -192,7 +193,8 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
     published = [content_key("published", {"entry": p, "tree": fingerprint_tree(p.path)}) for p in bench.published]
     plan.add(_job(
         "report", {"evaluations": evaluations, "published": published, "report": bench.report,
-                   "metrics": bench.metrics, "clinical": bench.clinical, "version": EVALUATOR_VERSION},
+                   "metrics": bench.metrics, "clinical": bench.clinical, "version": EVALUATOR_VERSION,
+                   "renderer": report_code()},
         "report", f"report {bench.name}", tuple(evaluations), {},
     ))
     return plan
