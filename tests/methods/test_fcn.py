@@ -121,3 +121,64 @@ def test_dice_loss_is_low_for_a_right_and_high_for_an_empty_prediction() -> None
     assert losses.soft_dice(right, target) < 0.2
     assert losses.soft_dice(empty, target) > 0.75
     assert losses.cross_entropy(empty, target) < 0.5  # cross-entropy barely minds: the class-imbalance trap
+
+
+def shrunk_twin(folder: Path) -> Path:
+    """benchmarks/sunnybrook_fcn_demo.yaml with fewer cases and epochs, its ImageNet files made here."""
+    import torchvision
+    import yaml
+
+    spec = yaml.safe_load((repo_root() / "benchmarks" / "sunnybrook_fcn_demo.yaml").read_text())
+    torch.manual_seed(0)
+    weights = {"TL": folder / "alexnet-imagenet.pth", "TL8": folder / "vgg16-imagenet.pth"}
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), weights["TL"])
+    torch.save(torchvision.models.vgg16(weights=None).state_dict(), weights["TL8"])
+    spec["datasets"][0]["options"].update({"subjects": 8})
+    epochs = {"fcn_alexnet": 2, "fcn8s": 1, "fcn8s_dice": 16, "fcn8s_aug": 1, "unet2d": 1}
+    for method in spec["methods"]:
+        if method.get("id", method["name"]) in epochs:
+            method["params"]["epochs"] = epochs[method.get("id", method["name"])]
+    for regime in spec["factors"]["regimes"]:
+        if regime["name"] in weights:
+            regime["weights"] = str(weights[regime["name"]])
+    spec["run_dir"], spec["report"]["out"] = str(folder / "run"), str(folder / "report")
+    path = folder / "twin.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.mark.slow
+def test_sunnybrook_twin_shows_pixel_accuracy_beside_dice_with_and_without_transfer(tmp_path: Path) -> None:
+    import hashlib
+
+    import pandas as pd
+
+    from harness.config import load_benchmark
+    from harness.runner import run_benchmark
+
+    summary = run_benchmark(load_benchmark(shrunk_twin(tmp_path)))
+    assert summary.ok, summary.failed
+    metrics = pd.read_csv(summary.report.parent / "metrics.csv")
+    lv = metrics[metrics["label"] == "LV"].groupby(["method", "regime", "metric"])["value"].mean()
+    variants = {("threshold_baseline", "R"), ("fcn_alexnet", "R"), ("fcn_alexnet", "TL"), ("fcn8s", "R"),
+                ("fcn8s", "TL8"), ("fcn8s_dice", "TL8"), ("fcn8s_aug", "TL8"), ("unet2d", "R")}
+    for method, regime in variants:  # every variant, with and without transfer, has both numbers
+        assert {"dice", "pixel_accuracy"} <= set(lv[method][regime].index), (method, regime)
+    # the tutorial's lesson: FCN-AlexNet's pixel accuracy is high whatever its Dice
+    assert lv["fcn_alexnet"]["R"]["pixel_accuracy"] > 0.95
+    assert lv["fcn8s_dice"]["TL8"]["dice"] > lv["threshold_baseline"]["R"]["dice"]
+    # the transfer regimes started from the files this test made, as 3-channel networks
+    for train in (summary.run_dir / "jobs" / "train").iterdir():
+        config_path = train / "model" / "config.json"
+        if not config_path.is_file() or "arch" not in json.loads(config_path.read_text()).get("params", {}):
+            continue
+        config = json.loads(config_path.read_text())
+        info = json.loads((train / "model" / "model_info.json").read_text())
+        assert info["parameters"] > 0 and (train / "model" / "history.csv").is_file()
+        if config["init"]["kind"] == "imagenet":
+            source = tmp_path / ("alexnet-imagenet.pth" if config["params"]["arch"] == "fcn_alexnet"
+                                 else "vgg16-imagenet.pth")
+            assert config["rgb"] and info["input_channels"] == 3
+            assert config["init"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+        else:
+            assert not config["rgb"] and config["init"] == {"kind": "scratch"}
