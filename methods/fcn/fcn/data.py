@@ -1,6 +1,6 @@
 """Common-format cases → rescaled, letterboxed 2D slices; dataset label values ↔ class indices.
 
-A case is ``<folder>/<case>_<chan:04d><ending>`` (the first channel is used: the
+A case is ``<folder>/<case>_0000<ending>`` (one channel, else an error: the
 tutorial's images are single-channel cine MRI) and, for training,
 ``labelsTr/<case><ending>``; 3D cases are cut into their slices along the first
 array axis (z), 2D cases are one slice. Intensities are rescaled per volume from
@@ -35,6 +35,10 @@ def read_dataset_json(folder: Path) -> dict[str, Any]:
     for key in ("file_ending", "labels"):
         if key not in meta:
             raise MethodError(f"{path}: no {key!r} (a common-format dataset.json has file_ending and labels)")
+    channels = meta.get("channel_names", {"0": "image"})
+    if len(channels) != 1:
+        raise MethodError(f"{path}: {len(channels)} channels {channels}; fcn segments single-channel images "
+                          "(one grey-level image per case)")
     return meta
 
 

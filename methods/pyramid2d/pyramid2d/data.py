@@ -3,7 +3,7 @@
 As the seed's loader: each slice is shifted to a minimum of 0 and divided by its
 maximum, then resized to ``image_size`` × ``image_size`` (bicubic, clamped to [0, 1]);
 labels are resized by nearest neighbour (they stay integer). A case is
-``<folder>/<case>_0000<ending>`` (the first channel) and, for training,
+``<folder>/<case>_0000<ending>`` (one channel, else an error) and, for training,
 ``labelsTr/<case><ending>``; 3D cases are cut into their slices along z.
 """
 
@@ -30,6 +30,10 @@ def read_dataset_json(folder: Path) -> dict[str, Any]:
     for key in ("file_ending", "labels"):
         if key not in meta:
             raise MethodError(f"{path}: no {key!r} (a common-format dataset.json has file_ending and labels)")
+    channels = meta.get("channel_names", {"0": "image"})
+    if len(channels) != 1:
+        raise MethodError(f"{path}: {len(channels)} channels {channels}; pyramid2d segments single-channel images "
+                          "(one grey-level image per case)")
     return meta
 
 
