@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -17,7 +16,7 @@ class _RenderByDefault(TyperGroup):
     """``segarena report FILE [...]`` is ``segarena report render FILE [...]``: any first word that is not a
     subcommand (a file, a folder) goes to ``render``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["render", *args]
         return super().parse_args(ctx, args)

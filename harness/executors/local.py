@@ -153,7 +153,7 @@ class LocalExecutor(Executor):
                              f"contract violation: the method changed its read-only inputs ({shown}); a method "
                              f"writes only to --out (log: {invocation.log_path})", provenance)
         if status in ("timeout", "cancelled"):
-            return JobResult(status, None, duration, reason, provenance)
+            return JobResult("timeout" if status == "timeout" else "cancelled", None, duration, reason, provenance)
         if exit_code != 0:
             return JobResult("failed", exit_code, duration, failure_reason(exit_code, invocation.log_path), provenance)
         return JobResult("done", 0, duration, "", provenance)

@@ -25,7 +25,15 @@ from harness.report.inputs import (
 )
 from harness.settings import cache_dir, repo_root
 from harness.store import Store
-from harness.store.outputs import ConvertOutput, EvaluateOutput, JobOutput, PredictOutput, SplitOutput, TrainOutput
+from harness.store.outputs import (
+    ConvertOutput,
+    EvaluateOutput,
+    JobOutput,
+    LabelOutput,
+    PredictOutput,
+    SplitOutput,
+    TrainOutput,
+)
 
 
 def _read_csv(path: Path | None) -> pd.DataFrame:
@@ -91,7 +99,8 @@ def collect_report_inputs(plan: Plan, store: Store, outputs: dict[str, JobOutput
             continue
         if record.status == "failed":
             failures.append(Failure(job.name, job.kind, record.reason, record.log_path))  # a failure stores no output
-        if job.kind in ("convert", "split", "train", "predict") and record.status == "done" and record.output is not None:
+        if job.kind in ("convert", "split", "label", "train", "predict") and record.status == "done" \
+                and record.output is not None:
             provenance.append(Provenance(job.name, job.key, provenance_detail(record.output)))
     violations = [Violations(j.name, list(o.violations)) for j in plan.of_kind("predict")
                   if isinstance(o := outputs.get(j.key), PredictOutput) and o.violations]
@@ -237,19 +246,25 @@ def lineage_records(plan: Plan, outputs: dict[str, JobOutput]) -> list[dict[str,
     records: list[dict[str, Any]] = []
     for job in plan.jobs.values():
         output = outputs.get(job.key)
-        if output is None or job.kind not in ("convert", "split", "train", "predict"):
+        if output is None or job.kind not in ("convert", "split", "label", "train", "predict"):
             continue
         record: dict[str, Any] = {"job": job.name, "kind": job.kind, "key": job.key}
         if isinstance(output, ConvertOutput):
             record |= {"dataset": job.spec.get("dataset", ""), "cases": output.n_cases, "dataset_key": job.key}
         elif isinstance(output, SplitOutput):
             record |= {"splits_sha256": output.sha256}
+        elif isinstance(output, LabelOutput):
+            record |= {"labeller": output.method, "labeller_train_job": output.train_job, "ed_rule": output.ed_rule,
+                       "cases": output.n_cases, "errors_pct": output.errors_pct,
+                       "invalid_cases": output.invalid_cases}
         elif isinstance(output, (TrainOutput, PredictOutput)):
             prov = output.provenance
             record |= {k: prov.get(k) for k in ("executor", "image", "image_id", "repo_digests", "method_code_sha256",
                                                  "peak_memory_mb", "threads", "host") if prov.get(k) is not None}
             if isinstance(output, TrainOutput):
                 record["init"] = output.init.model_dump(exclude_none=True)
+                if output.labels is not None:
+                    record["labels"] = output.labels.model_dump()
                 if output.model_manifest:
                     record["model_sha256"] = dict(sorted(output.model_manifest.items()))
                 if output.model_info:
@@ -264,6 +279,12 @@ def provenance_detail(output: JobOutput) -> str:
         return f"splits sha256 {output.sha256}"
     if isinstance(output, ConvertOutput):
         return f"{output.n_cases} cases at {output.path}"
+    if isinstance(output, LabelOutput):
+        known = {s: e for s, e in output.errors_pct.items() if e is not None}
+        errors = ", ".join(f"{s} {e:.1f} %" for s, e in sorted(known.items()))
+        return (f"labels for {output.n_cases} training/validation cases predicted by {output.method} (model of job "
+                f"{output.train_job[:12]}, ED rule {output.ed_rule}); volume error vs the subject truth: "
+                f"{errors or 'no truth'}")
     if not isinstance(output, (TrainOutput, PredictOutput)):
         return ""
     prov = output.provenance
@@ -273,6 +294,11 @@ def provenance_detail(output: JobOutput) -> str:
                   f"Docker {prov.get('engine', '?')}, user {prov.get('user', '?')}, network {prov.get('network', '?')}")
     where += _where_it_ran(prov)
     code = f"method code sha256 {str(prov.get('method_code_sha256', '?'))[:16]}…"
+    if isinstance(output, TrainOutput) and output.labels is not None:
+        lab = output.labels
+        dropped = f"; dropped {', '.join(lab.subjects_dropped)}" if lab.subjects_dropped else ""
+        code = (f"trained on labels made by {lab.method} (label job {lab.label_job[:12]}; rule {lab.rule}; kept "
+                f"{len(lab.subjects_kept)} of {lab.subjects_labelled} subjects{dropped}); {code}")
     if isinstance(output, TrainOutput) and output.init.kind == "finetune":
         init = output.init
         return (f"fine-tuned from job {(init.base_job or '')[:12]} on {init.base_dataset} "

@@ -44,3 +44,24 @@ def test_the_report_shows_no_absolute_path_and_a_split_table(write_benchmark, tm
     assert data["provenance"] and all("detail" in p for p in data["provenance"])
     assert "<cache>/datasets/" in json.dumps(data["provenance"])
     assert not pd.read_csv(site / "metrics.csv").empty
+
+
+def test_the_provenance_names_labels_made_by_a_method(tmp_path: Path) -> None:
+    from harness.runner.reporting import provenance_detail
+    from harness.store.outputs import InitLineage, LabelLineage, LabelOutput, TrainOutput
+
+    label = LabelOutput(dataset=tmp_path, method="ukbb_fcn", train_job="abcdef1234567890", volumes=tmp_path / "v.csv",
+                        errors_pct={"dsb001": 6.8, "dsb002": None}, n_cases=14, duration_s=3.0, log=tmp_path / "l.log")
+    assert provenance_detail(label) == ("labels for 14 training/validation cases predicted by ukbb_fcn (model of job "
+                                        "abcdef123456, ED rule largest_lv); volume error vs the subject truth: "
+                                        "dsb001 6.8 %")
+    lineage = LabelLineage(method="ukbb_fcn", train_job="t" * 16, label_job="l" * 16, dataset="kaggle_like",
+                           rule="max(|ΔEDV|, |ΔESV|) / truth <= 10%", max_error_pct=10.0, subjects_labelled=7,
+                           subjects_kept=["dsb001", "dsb002"], subjects_dropped=["dsb003"])
+    train = TrainOutput(model=tmp_path, log=tmp_path / "t.log", n_training_cases=4, n_training_subjects=2,
+                        training_subjects=["dsb001", "dsb002"], dataset="kaggle_like",
+                        init=InitLineage(kind="scratch"), duration_s=1.0, labels=lineage,
+                        provenance={"executor": "local", "method_code_sha256": "c" * 64})
+    assert provenance_detail(train).startswith(
+        "trained on labels made by ukbb_fcn (label job llllllllllll; rule max(|ΔEDV|, |ΔESV|) / truth <= 10%; kept 2 of "
+        "7 subjects; dropped dsb003); method code sha256 cccccccccccccccc…")
