@@ -36,7 +36,7 @@ def read_dataset_json(folder: Path) -> dict[str, Any]:
 def label_values(meta: dict[str, Any], where: Path) -> list[int]:
     """The dataset's label values by value (class k = the k-th); regions are refused with a clear message."""
     labels = meta.get("labels", {})
-    regions = sorted(name for name, value in labels.items() if isinstance(value, list))
+    regions = [name for name, value in labels.items() if isinstance(value, list)]
     if regions or "regions_class_order" in meta:
         raise MethodError(f"{where}/dataset.json declares regions ({', '.join(regions) or 'regions_class_order'}: "
                           "lists of label values) and vnet predicts one class per voxel; use a region-aware "

@@ -23,18 +23,19 @@ EPS = 1e-6
 
 
 def signed_distance_map(mask: np.ndarray, spacing_mm: tuple[float, ...]) -> np.ndarray:
-    """Kervadec's ``one_hot2dist`` for one class: ``edt(~G) * ~G - (edt(G) - 1) * G``, distances in mm.
+    """Signed distance map of one class in mm: ``+d(q, G)`` outside G, ``-d(q, outside G)`` inside.
 
-    ``edt(X)`` at a voxel of X is the Euclidean distance (scipy, ``sampling=spacing_mm``, array axis order)
-    to the nearest voxel outside X. Outside G the map is the distance to G (> 0); inside it is
-    ``1 - distance to the background`` (<= 0 for every voxel deeper than 1 mm). An empty or full mask gives zeros.
+    ``d`` is the Euclidean distance between voxel centres (scipy's ``distance_transform_edt`` with
+    ``sampling=spacing_mm``, array axis order), so anisotropic voxels count in mm. Kervadec et al.'s
+    ``one_hot2dist`` subtracts one voxel inside (``edt(~G)*~G - (edt(G) - 1)*G``); with distances in mm
+    that offset has no unit, so it is left out here. An empty or full mask gives zeros.
     """
     pos = mask.astype(bool)
     if not pos.any() or pos.all():
         return np.zeros(mask.shape, np.float32)
     neg = ~pos
     outside = distance_transform_edt(neg, sampling=spacing_mm) * neg
-    inside = (distance_transform_edt(pos, sampling=spacing_mm) - 1.0) * pos
+    inside = distance_transform_edt(pos, sampling=spacing_mm) * pos
     return (outside - inside).astype(np.float32)
 
 
