@@ -176,6 +176,7 @@ def test_every_training_crop_contains_the_whole_reference_structure(pkg: SimpleN
         # the crop is the volume's content at its place (zero outside the volume)
         back = pkg.crop.paste(label, start, case.label.shape)
         np.testing.assert_array_equal(back, case.label)
+        np.testing.assert_array_equal(image, pkg.crop.extract(case.image, start, size))  # image and label aligned
 
 
 def test_locator_box_scales_back_and_the_crop_pastes_into_the_exact_shape(pkg: SimpleNamespace) -> None:
