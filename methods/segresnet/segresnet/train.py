@@ -59,10 +59,12 @@ def train(data: Path, out: Path, val: Path | None, init: Path | None, params: di
     rng = np.random.default_rng(seed)
     meta = read_dataset_json(data)
     regions = Regions.from_meta(meta, str(data / "dataset.json"))
-    cases, n_channels = read_cases(data, regions, "--data")
-    val_cases = read_cases(val, regions, "--val")[0] if val is not None else []
+    n_channels = len(meta["channel_names"])
+    # The model first: a refused fine-tune fails before any volume is read.
     model = build_model(params, n_channels, len(regions.names)).to(device)
     init_record = load_init(init, model)
+    cases, _ = read_cases(data, regions, "--data")
+    val_cases = read_cases(val, regions, "--val")[0] if val is not None else []
     parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     use_amp = bool(params["mixed_precision"]) and device.type == "cuda"
     log.info("%d training cases, %d validation cases, %d channels, regions %s, %d parameters, device %s%s, params %s",
