@@ -4,7 +4,7 @@
   Gaussian-weighted overlap 1/4), so a full-size LA volume (88 x 640 x 640) never enters the network whole;
 - ``locator``: the locator VNet on the volume down-scaled by ``locator_scale``, its class probabilities
   up-scaled back to the volume's grid;
-- ``locate_crop``: the locator's foreground box, scaled back, widened by ``crop_buffer``, a crop of the
+- ``locate_crop``: the box of the largest connected component of the locator's foreground, scaled back, widened by ``crop_buffer``, a crop of the
   trained uniform ``crop_size`` around it, the segmentation VNet on that crop, its classes pasted back
   into a volume of the input's exact shape (background elsewhere).
 """
@@ -66,11 +66,22 @@ def predict_locator(locator: torch.nn.Module, image: np.ndarray, scale: Sequence
     return full.argmax(0).numpy()
 
 
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 26-connected component of ``mask`` (stray blobs of the locator do not widen the box)."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    if n <= 1:
+        return mask
+    sizes = np.bincount(labels.ravel())[1:]
+    return labels == int(np.argmax(sizes)) + 1
+
+
 def locate(locator: torch.nn.Module, image: np.ndarray, scale: Sequence[float], buffer: Sequence[int],
            device: torch.device) -> tuple[tuple[tuple[int, int], ...] | None, np.ndarray]:
     """The structure's full-resolution box found by the locator, widened by ``buffer`` (None: nothing found)."""
     low = locator_probabilities(locator, image, scale, device).argmax(0).numpy()
-    box = bounding_box(low > 0)
+    box = bounding_box(largest_component(low > 0))
     if box is None:
         return None, low
     return add_buffer(scale_box_up(box, scale, image.shape[1:]), buffer, image.shape[1:]), low
