@@ -146,6 +146,7 @@ def test_fine_tuning_starts_from_the_weights_file(brats: SimpleNamespace, base: 
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_a_head_with_another_region_count_is_reinitialised_and_said(brats: SimpleNamespace, base: Path,
                                                                     tmp_path: Path) -> None:
     # the same cases with one region only (WT): the 3-output head of the base model does not fit
