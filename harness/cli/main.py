@@ -67,39 +67,6 @@ def run(
 
 
 @app.command()
-def report(
-    benchmark: Annotated[Path, typer.Argument(help="the benchmark file")],
-    out: Annotated[Optional[Path], typer.Option(help="write the site here instead of report.out")] = None,  # noqa: UP045
-    title: Annotated[Optional[str], typer.Option(help="instead of report.title")] = None,  # noqa: UP045
-    rank_by: Annotated[Optional[str], typer.Option(help="the metric that orders each leaderboard, instead of report.rank_by")] = None,  # noqa: UP045
-) -> None:
-    """Render the report again from the run store, running no job (e.g. another title or ranking metric)."""
-    from pydantic import ValidationError
-
-    from harness.config import load_benchmark
-    from harness.config.models import ReportSettings
-    from harness.config.paths import output_path_problem
-    from harness.errors import ConfigError
-    from harness.runner import render_from_store
-
-    bench = load_benchmark(benchmark)
-    if out is not None and (problem := output_path_problem(out, benchmark)) is not None:
-        raise ConfigError(f"--out: {problem}")
-    changes = {k: v for k, v in {"out": out.resolve() if out else None, "title": title, "rank_by": rank_by}.items()
-               if v is not None}
-    if changes:
-        try:
-            settings = ReportSettings.model_validate({**bench.report.model_dump(), **changes})
-        except ValidationError as err:
-            first = err.errors()[0]
-            raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from err
-        bench = bench.model_copy(update={"report": settings})
-    index, shown, pending = render_from_store(bench)
-    console.print(f"Report: {index} ({shown} complete jobs"
-                  f"{f'; {pending} not complete yet, shown as missing' if pending else ''})", highlight=False)
-
-
-@app.command()
 def validate(benchmark: Annotated[Path, typer.Argument(help="the benchmark file")]) -> None:
     """Check a benchmark file without running it (schema, names, ids, dataset options, method parameters and
     their bounds, paths that must exist, output folders); list every problem; exit 0 if valid, 2 otherwise."""
@@ -197,9 +164,9 @@ def list_components() -> None:
 
 
 def _register_optional() -> None:
-    from harness.cli import containers, evaluate, method, plan
+    from harness.cli import containers, evaluate, method, plan, report
 
-    for module in (plan, evaluate, method, containers):
+    for module in (report, plan, evaluate, method, containers):
         module.register(app)
 
 

@@ -281,10 +281,26 @@ class PublishedEntry(Strict):
     dataset: Name = Field("kaggle_dsb", description="the dataset name these rows are shown under")
 
 
+class RankingSettings(Strict):
+    """How each leaderboard is ranked (challengeR's schemes; harness/stats/ranking.py says exactly how)."""
+
+    scheme: Literal["aggregate_then_rank", "rank_then_aggregate", "test_then_rank"] = Field(
+        "aggregate_then_rank", description="aggregate-then-rank (mean or median over cases), rank-then-aggregate "
+        "(rank within each subject, then aggregate the ranks), test-then-rank (one-sided Wilcoxon signed-rank with "
+        "Holm; rank by the number of entries significantly beaten)")
+    aggregate: Literal["mean", "median"] = Field("mean", description="the aggregate of the first two schemes")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of test-then-rank and the significance map")
+    n_boot: int = Field(1000, ge=10, le=100000, description="bootstrap resamples of the subjects (rank stability)")
+    seed: int = Field(0, ge=0, description="seed of the bootstrap: the same report every time")
+
+
 class ReportSettings(Strict):
     out: Path = Field(Path("reports/demo"), description="folder of the static site")
     title: str = "SegArena benchmark"
     rank_by: str = Field("dice", description="the metric that orders each leaderboard")
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
+    overlays: bool = Field(True, description="draw the best, median and worst test case of each method as PNG "
+                                             "(reference and prediction contours over the image)")
 
     @field_validator("rank_by")
     @classmethod

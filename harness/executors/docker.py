@@ -36,6 +36,7 @@ from harness.executors.base import (
 )
 from harness.executors.devices import describe_devices, gpu_ids
 from harness.executors.kinds import ExecutorKind
+from harness.executors.memory import ContainerSampler
 from harness.executors.processes import CONTAINER_TOKEN_LABEL, new_token, register_job, unregister_job
 
 #: The container user when the harness itself runs as root (methods never run as root).
@@ -253,8 +254,12 @@ class DockerExecutor(Executor):
                     return JobResult("failed", None, time.monotonic() - started,
                                      f"the container did not start: {explanation}", provenance)
                 follower = _LogFollower(container, log)
+                memory = ContainerSampler(container).start()
                 status, exit_code, reason = self._wait(container, invocation, started)
                 follower.join()
+                memory.join()
+                provenance["peak_memory_mb"] = memory.peak_mb
+                provenance["memory_measured"] = "the container's memory (engine stats, about once a second)"
             except docker.errors.APIError as err:
                 return JobResult("failed", None, time.monotonic() - started,
                                  f"Docker engine error: {err.explanation or err}", provenance)

@@ -35,6 +35,7 @@ from harness.executors.base import (
 from harness.executors.devices import describe_devices, gpu_ids
 from harness.executors.isolation import PrivateView, make_private_view, private_view_root
 from harness.executors.kinds import ExecutorKind
+from harness.executors.memory import ProcessTreeSampler
 from harness.executors.processes import JOB_TOKEN_ENV, end_job_processes, new_token, register_job, unregister_job
 from harness.methods.card import MethodCard
 from harness.settings import cache_dir, python_executable
@@ -128,9 +129,11 @@ class LocalExecutor(Executor):
             assert process.stdout is not None
             follower = threading.Thread(target=_copy_stream, args=(process.stdout, log_file), daemon=True)
             follower.start()
+            memory = ProcessTreeSampler(token).__enter__()
             try:
                 status, exit_code, reason = self._wait(process, invocation.timeout_s, started)
             finally:  # also on Ctrl-C (KeyboardInterrupt): nothing the job started outlives it
+                memory.stop()
                 leftovers = end_job_processes(token, process.pid)
                 process.wait()
                 follower.join(timeout=10)
@@ -142,7 +145,8 @@ class LocalExecutor(Executor):
         provenance = {"executor": "local", "python": python_executable(), "method_code_sha256": card.code_hash(),
                       "isolation": "private read-only copies, hashed before and after; not a sandbox",
                       "input_bytes_copied": view.bytes_copied, "threads": threads,
-                      "host": socket.gethostname(), "devices": describe_devices(gpus)}
+                      "host": socket.gethostname(), "devices": describe_devices(gpus),
+                      "peak_memory_mb": memory.peak_mb, "memory_measured": "PSS of the job's processes, every 0.5 s"}
         if changed:
             shown = "; ".join(changed[:5]) + (f"; … ({len(changed)} in all)" if len(changed) > 5 else "")
             return JobResult("failed", exit_code, duration,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -12,6 +13,17 @@ JobKind = Literal["convert", "split", "train", "predict", "evaluate", "report"]
 
 #: Bump when the evaluator's numbers change, so stored evaluations are recomputed.
 EVALUATOR_VERSION = "1"
+
+
+@functools.lru_cache(maxsize=1)
+def report_code() -> str:
+    """Hash of the report renderer's files (code, templates, assets): a new SegArena renders the report again.
+
+    Read from the files, not imported (the planner does not import the report package).
+    """
+    folder = Path(__file__).resolve().parents[1] / "report"
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return hash_files(files)
 
 
 def _default(value: Any) -> Any:

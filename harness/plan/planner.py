@@ -10,7 +10,16 @@ from harness.datasets.registry import DatasetRegistry
 from harness.errors import ConfigError
 from harness.factors.regimes import regime_applies
 from harness.methods.registry import MethodRegistry
-from harness.plan.jobs import EVALUATOR_VERSION, Job, JobKind, content_key, fingerprint_tree, hash_files, keyed
+from harness.plan.jobs import (
+    EVALUATOR_VERSION,
+    Job,
+    JobKind,
+    content_key,
+    fingerprint_tree,
+    hash_files,
+    keyed,
+    report_code,
+)
 
 
 @dataclass
@@ -139,7 +148,8 @@ def build_plan(bench: Benchmark, datasets: DatasetRegistry, methods: MethodRegis
     published = [content_key("published", {"entry": p, "tree": fingerprint_tree(p.path)}) for p in bench.published]
     plan.add(_job(
         "report", {"evaluations": evaluations, "published": published, "report": bench.report,
-                   "metrics": bench.metrics, "clinical": bench.clinical, "version": EVALUATOR_VERSION},
+                   "metrics": bench.metrics, "clinical": bench.clinical, "version": EVALUATOR_VERSION,
+                   "renderer": report_code()},
         "report", f"report {bench.name}", tuple(evaluations), {},
     ))
     return plan

@@ -43,14 +43,20 @@ def ef_error_table(
 
     ``n`` counts the subjects in the summary (penalised ones included, excluded
     ones not); ``n_undefined`` counts subjects whose predicted EF is undefined,
-    whichever rule handled them.
+    whichever rule handled them. A method without subject rows is left out, so a
+    study that publishes no per-subject volumes (an empty ``subjects`` frame,
+    with or without the subject columns) gives an empty table.
     """
     settings = settings or ClinicalSettings()
     subjects = results.subjects
+    if subjects.empty:
+        return pd.DataFrame(columns=list(EF_TABLE_COLUMNS))
     abs_errors = compute_abs_ef_errors(subjects, settings)
     rows = []
     for method in results.methods:
         is_method = (subjects["method"] == method).to_numpy()
+        if not is_method.any():
+            continue
         summary = summarise(abs_errors[is_method].to_numpy())
         stats = {"mean": summary.mean, "sd": summary.sd, "median": summary.median, "iqr": summary.iqr}
         if round_like_paper:

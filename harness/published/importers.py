@@ -23,6 +23,8 @@ IMPORTERS: Registry[Importer] = Registry("published importer")
 
 IMPORTERS.register("cmr_seg_tl_kaggle", "harness.published.cmr_seg_tl:load_cmr_seg_tl_kaggle",
                    description="cmr-seg-tl (Kaggle DSB): per-subject volumes of the paper's models, recomputed")
+IMPORTERS.register("cmr_seg_tl_7t", "harness.published.cmr_seg_tl_7t:load_cmr_seg_tl_7t",
+                   description="cmr-seg-tl (7T volunteers): Dice by set and volume agreement from the confusion tables")
 
 
 def import_published(kind: str, path: Path) -> PublishedCineResults:

@@ -35,6 +35,21 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class PublishedTable:
+    """A study-specific table a published entry adds to its report, written as ``<name>.csv`` beside it.
+
+    ``name`` is the file stem (``dice_by_set``), ``title`` the heading shown above
+    it, ``frame`` the rows (column names are the CSV header) and ``note`` one
+    sentence saying how the values were computed.
+    """
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class PublishedCineResults:
     """Per method and subject: predicted and true EDV/ESV (ml) and EF (fractions; NaN when EDV ≤ 0).
 
@@ -42,6 +57,9 @@ class PublishedCineResults:
     for that series, ``patient`` the id the truth is keyed by, ``ed_frame`` /
     ``es_frame`` the frames the method's own curve picked (NaN when the study
     published volumes only). ``methods`` keeps the study's order.
+    ``subjects`` may be empty (still with :data:`SUBJECT_COLUMNS`) when the study
+    publishes no per-subject volumes against a truth; ``tables`` holds the
+    study's own result tables (:class:`PublishedTable`).
     """
 
     study: str
@@ -49,6 +67,7 @@ class PublishedCineResults:
     subjects: pd.DataFrame
     provenance: tuple[SourceFile, ...]
     conventions: tuple[str, ...] = ()
+    tables: tuple[PublishedTable, ...] = ()
 
 
 def describe_file(path: Path, root: Path) -> SourceFile:

@@ -12,6 +12,8 @@ import io
 import numpy as np
 import pandas as pd
 
+MAX_DOTS = 300  # per entry: above this many cases a distribution is drawn as a box without its dots
+
 QUANTITIES = {  # subjects.csv column stem → axis label
     "edv": ("EDV", "ml"),
     "esv": ("ESV", "ml"),
@@ -51,6 +53,8 @@ def distribution_svg(values: dict[str, np.ndarray], metric: str, unit: str = "")
                medianprops={"color": "#b2182b"}, boxprops={"color": "#555"}, whiskerprops={"color": "#555"},
                capprops={"color": "#555"})
     for position, data in zip(positions, finite, strict=True):
+        if len(data) > MAX_DOTS:  # boxes only: thousands of dots make a page of megabytes and show nothing more
+            continue
         jitter = rng.uniform(-0.15, 0.15, size=len(data))
         ax.scatter(data, position + jitter, s=6, alpha=0.45, color="#2166ac", linewidths=0)
     ax.set_yticks(positions, entries)
@@ -91,3 +95,59 @@ def _unit_suffix(stem: str) -> str:
 
 def has_values(values: dict[str, np.ndarray]) -> bool:
     return any(bool(np.isfinite(v).any()) for v in values.values())
+
+
+def blob_svg(ranking: object) -> str:
+    """challengeR's blob plot: per entry (in rank order), how often each rank came up over the bootstrap.
+
+    Disc area ∝ the share of resamples with that rank; the black cross is the rank on all subjects and the
+    line the 2.5–97.5 % interval of the bootstrap ranks.
+    """
+    plt = _pyplot()
+    entries: list[str] = list(ranking.entries)  # type: ignore[attr-defined]
+    counts: dict[str, list[int]] = ranking.rank_counts  # type: ignore[attr-defined]
+    ranks: dict[str, float] = ranking.ranks  # type: ignore[attr-defined]
+    stability = {s.entry: s for s in ranking.stability}  # type: ignore[attr-defined]
+    n_boot = max(1, int(ranking.n_boot))  # type: ignore[attr-defined]
+    k = len(entries)
+    fig, ax = plt.subplots(figsize=(max(3.2, 0.55 * k + 1.4), max(2.2, 0.32 * k + 1.2)))  # bbox "tight" fits labels
+    for x, entry in enumerate(entries, start=1):
+        share = np.asarray(counts.get(entry, []), dtype=float) / n_boot
+        ys = np.arange(1, len(share) + 1)
+        keep = share > 0
+        ax.scatter(np.full(keep.sum(), x), ys[keep], s=420 * share[keep], color="#2166ac", alpha=0.55, linewidths=0)
+        if entry in stability:
+            ax.vlines(x, stability[entry].rank_low, stability[entry].rank_high, color="#555", linewidth=0.8)
+        ax.scatter([x], [ranks.get(entry, np.nan)], marker="x", color="black", s=28, linewidths=1.2)
+    ax.set_xticks(range(1, k + 1), entries, rotation=35 if k > 3 else 0, ha="right" if k > 3 else "center")
+    ax.set_yticks(range(1, k + 1))
+    ax.set_ylim(k + 0.6, 0.4)
+    ax.set_ylabel("rank")
+    ax.set_xlim(0.4, k + 0.6)
+    ax.set_title(f"rank over {n_boot} bootstrap resamples of the subjects", fontsize=8)
+    return _svg(fig)
+
+
+def cost_accuracy_svg(points: list[dict[str, object]], metric: str) -> str:
+    """Training time per job and inference time per case (log scale) against the headline metric."""
+    plt = _pyplot()
+    panels = [("train_s", "training time per job (s)"), ("predict_s_per_case", "inference time per case (s)")]
+    panels = [p for p in panels if any(isinstance(q[p[0]], (int, float)) and q[p[0]] for q in points)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    fig.subplots_adjust(wspace=0.35)
+    datasets = list(dict.fromkeys(str(p["dataset"]) for p in points))
+    markers = "osD^vP*X"
+    for ax, (key, label) in zip(axes[0], panels, strict=True):
+        for index, dataset in enumerate(datasets):
+            own = [p for p in points if p["dataset"] == dataset and isinstance(p[key], (int, float)) and p[key]]
+            xs = [float(p[key]) for p in own]  # type: ignore[arg-type]
+            ys = [float(p["value"]) for p in own]  # type: ignore[arg-type]
+            ax.scatter(xs, ys, marker=markers[index % len(markers)], s=26, label=dataset, alpha=0.85)
+            for p, x, y in zip(own, xs, ys, strict=True):
+                ax.annotate(str(p["entry"]), (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"mean {metric}")
+    if len(datasets) > 1:
+        axes[0][-1].legend(fontsize=7, frameon=False)
+    return _svg(fig)

@@ -14,7 +14,7 @@ import pandas as pd
 from harness.common.dataset import CommonDataset, label_file_name, scored_cases
 from harness.config.models import Benchmark
 from harness.contract.checks import check_predictions, valid_prediction_cases
-from harness.contract.mounts import HISTORY_FILE, VOLUMES_FILE
+from harness.contract.mounts import HISTORY_FILE, MODEL_INFO_FILE, VOLUMES_FILE
 from harness.contract.seal import check_model_seal, seal_model
 from harness.contract.views import make_images_view, make_training_view
 from harness.datasets.cache import ensure_converted
@@ -160,7 +160,30 @@ def run_train(ctx: Context, job: Job, progress: Progress) -> TrainOutput:
         training_subjects=subjects, dataset=job.spec["dataset"], init=lineage, duration_s=result.duration_s,
         provenance=result.provenance, model_manifest=seal_model(mounts["out"]),
         history=pd.read_csv(history).to_dict(orient="records") if history.is_file() else None,
+        model_info=read_model_info(mounts["out"] / MODEL_INFO_FILE),
     )
+
+
+def read_model_info(path: Path) -> dict[str, Any] | None:
+    """A method's model_info.json as a flat dict of JSON scalars, or None (absent or not a JSON object).
+
+    It is method-written text: a value that is not a scalar is kept as its JSON text; the report shows every
+    value escaped, and ``parameters`` only when it is a whole number.
+    """
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(errors="replace"))
+    except (OSError, ValueError):
+        return {"problem": f"{path.name} is not valid JSON"}
+    if not isinstance(data, dict):
+        return {"problem": f"{path.name} holds a {type(data).__name__}, not an object"}
+    info: dict[str, Any] = {}
+    for key, value in list(data.items())[:50]:
+        scalar = value is None or isinstance(value, (bool, int, float, str))
+        info[str(key)[:100]] = (value if not isinstance(value, str) else value[:500]) if scalar else \
+            json.dumps(value)[:500]
+    return info
 
 
 def _check_result(result: JobResult) -> None:

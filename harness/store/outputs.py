@@ -84,6 +84,7 @@ class TrainOutput(_Output):
     provenance: dict[str, Any] = Field(default_factory=dict)
     model_manifest: dict[str, str] | None = None  # the seal: relative path → sha256 of every model file
     history: list[dict[str, Any]] | None = None  # the method's history.csv, row by row
+    model_info: dict[str, Any] | None = None  # the method's model_info.json (parameters, ...), flat
 
     def paths(self) -> list[Path]:
         return [self.model]

@@ -167,3 +167,11 @@ def test_container_of_a_killed_harness_is_removed_by_the_next_run(probe: MethodC
     assert len(ended) == 1
     assert probe_containers(docker_client) == []
     assert list((tmp_path / "running").iterdir()) == []
+
+
+def test_the_container_peak_memory_is_measured(probe: MethodCard, tmp_path: Path, docker_client: Any) -> None:
+    result, _ = run_probe(probe, tmp_path, {"behaviour": "sleep", "seconds": 3})
+    assert result.status == "done", result.reason
+    peak = result.provenance["peak_memory_mb"]
+    assert peak is not None and 1 < peak < 500  # a sleeping Python interpreter, read from the engine's stats
+    assert "engine stats" in result.provenance["memory_measured"]

@@ -104,10 +104,12 @@ def test_evaluate_job_and_report_show_the_outside_metric(write_benchmark: Callab
 
 
 def _leaderboard_cells(html: str, metric: str) -> dict[tuple[str, str], list[tuple[str, float]]]:
-    """(dataset, label) -> [(entry, data-sort of the metric's cell)] in the leaderboard's row order."""
+    """(dataset, label) -> [(entry, data-sort of the metric's cell)] in the all-frames leaderboard's row order."""
     boards: dict[tuple[str, str], list[tuple[str, float]]] = {}
     for table in re.finditer(r'<table[^>]*class="[^"]*leaderboard[^"]*"[^>]*>(.*?)</table>', html, re.S):
         head = table.group(0)[: table.group(0).index(">")]
+        if re.search(r'data-phase="[^"]+"', head):
+            continue  # a per-phase (ED / ES) board
         key = (re.search(r'data-dataset="([^"]*)"', head)[1], re.search(r'data-label="([^"]*)"', head)[1])  # type: ignore[index]
         rows = re.findall(rf'<tr data-entry="([^"]*)">.*?<td data-sort="([^"]*)" data-metric="{metric}"', table[1])
         boards[key] = [(entry, float(value)) for entry, value in rows]

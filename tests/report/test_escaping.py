@@ -53,7 +53,8 @@ def render_hostile_report(write_benchmark: Callable[..., Path], tmp_path: Path) 
     train_output = TrainOutput(model=tmp_path / f"model{ATTRIBUTE}", log=tmp_path / "t.log", n_training_cases=1,
                                n_training_subjects=1, training_subjects=[SCRIPT], dataset="demo_cine",
                                init=InitLineage(kind="scratch"), duration_s=1.0, history=history,
-                               provenance={"executor": TITLE_SCRIPT})
+                               provenance={"executor": TITLE_SCRIPT, "threads": SCRIPT},
+                               model_info={"parameters": SCRIPT, "architecture": TITLE_HANDLER})
     predict_output = PredictOutput(predictions=tmp_path / "p", log=tmp_path / "p.log", duration_s=1.0,
                                    violations=[f"wrote {ATTRIBUTE}"], provenance={"executor": SCRIPT})
     evaluate_output = EvaluateOutput(metrics=metrics_csv)
@@ -77,6 +78,9 @@ def test_hostile_strings_appear_only_escaped(write_benchmark: Callable[..., Path
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html  # job name, log path, history, violation
     assert "<figure class=\"distribution\"><svg" in html  # the figure is still inlined (trusted_svg let it in)
     assert html.count("<script") == 1  # only the bundled sort.js
+    assert "CPU, &lt;script&gt;alert(1)&lt;/script&gt; thread(s)" in html  # the compute table's device, escaped
+    summary = html[html.index('id="failure-summary"'):html.index('id="overview"')]  # failures first, on top
+    assert "1 job(s) failed" in summary and "train &#34;&gt;&lt;img" in summary
 
 
 def test_trusted_svg_refuses_active_content() -> None:

@@ -18,8 +18,10 @@ class LeaderboardParser(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.values: dict[tuple[str, str, str, str], float] = {}
+        self.values: dict[tuple[str, str, str, str], float] = {}  # the all-frames boards
+        self.phases: dict[tuple[str, str, str, str, str], float] = {}  # (phase, dataset, label, entry, metric)
         self.board: tuple[str, str] | None = None
+        self.phase = ""
         self.entry: str | None = None
         self.external: list[str] = []
 
@@ -27,10 +29,15 @@ class LeaderboardParser(HTMLParser):
         a = dict(attrs)
         if tag == "table" and "leaderboard" in (a.get("class") or ""):
             self.board = (a["data-dataset"] or "", a["data-label"] or "")
+            self.phase = a.get("data-phase") or ""
         elif tag == "tr" and self.board and a.get("data-entry"):
             self.entry = a["data-entry"]
         elif tag == "td" and self.board and self.entry and a.get("data-metric"):
-            self.values[(*self.board, self.entry, a["data-metric"] or "")] = float(a["data-sort"] or "nan")
+            value = float(a["data-sort"] or "nan")
+            if self.phase:
+                self.phases[(self.phase, *self.board, self.entry, a["data-metric"] or "")] = value
+            else:
+                self.values[(*self.board, self.entry, a["data-metric"] or "")] = value
         for name in ("src", "href"):
             if a.get(name, "") and str(a[name]).startswith(("http:", "https:", "//")):
                 self.external.append(str(a[name]))
@@ -68,6 +75,10 @@ def test_leaderboard_rows_match_metrics_csv(report: Path) -> None:
     assert len(parser.values) == len(expected) > 0
     for (dataset, label, method, metric), value in expected.items():
         assert parser.values[(dataset, label, method, metric)] == pytest.approx(value, rel=1e-9, abs=1e-12)
+    by_phase = metrics.groupby(["phase", "dataset", "label", "method", "metric"])["value"].mean()
+    assert set(metrics["phase"]) == {"ED", "ES"} and len(parser.phases) == len(by_phase) > 0  # per-phase boards
+    for key, value in by_phase.items():
+        assert parser.phases[key] == pytest.approx(value, rel=1e-9, abs=1e-12)
 
 
 def test_report_is_self_contained_and_ranked(report: Path) -> None:
@@ -85,3 +96,22 @@ def test_report_is_self_contained_and_ranked(report: Path) -> None:
     for board in {(d, lab) for d, lab, _, _ in dice}:
         ordered = [v for (d, lab, _, _), v in dice.items() if (d, lab) == board]
         assert ordered == sorted(ordered, reverse=True)
+
+
+def test_rendering_again_gives_the_same_site(report: Path, tmp_path: Path) -> None:
+    """Seeded bootstrap, deterministic figures and PNGs: only the generation time differs."""
+    import re
+
+    from harness.runner.reporting import render_from_store
+
+    bench = load_benchmark(report.parent.parent / "b.yaml")
+    again = bench.model_copy(update={"report": bench.report.model_copy(update={"out": tmp_path / "again"})})
+    index, _, _ = render_from_store(again)
+
+    def page(path: Path) -> str:
+        return re.sub(r"generated [0-9: -]+[A-Z]*", "generated …", path.read_text())
+
+    assert page(index) == page(report)
+    first = {p.relative_to(report.parent): p.read_bytes() for p in (report.parent / "images").rglob("*.png")}
+    second = {p.relative_to(index.parent): p.read_bytes() for p in (index.parent / "images").rglob("*.png")}
+    assert first and first == second

@@ -1,4 +1,5 @@
-// Click a header to sort a table.sortable by that column (numbers by data-sort when present).
+// Click a header to sort a table.sortable by that column (numbers by data-sort when present);
+// a leaderboard's "Columns" checkboxes show or hide a metric's column. No network, works from file://.
 document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("thead th").forEach(function (th, index) {
     th.addEventListener("click", function () {
@@ -22,4 +23,18 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
       rows.forEach(function (row) { body.appendChild(row); });
     });
   });
+});
+document.querySelectorAll(".board").forEach(function (board) {
+  board.querySelectorAll("details.columns input[data-column]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      var name = box.getAttribute("data-column");
+      board.querySelectorAll("table.leaderboard [data-column]").forEach(function (cell) {
+        if (cell.getAttribute("data-column") === name) cell.classList.toggle("hidden-column", !box.checked);
+      });
+    });
+  });
+});
+// Printing shows every folded part (ranking details, per-phase boards, training curves).
+window.addEventListener("beforeprint", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
 });

@@ -133,6 +133,8 @@ def train(data: Path, val: Path | None, out: Path, init: Path | None, params: di
 
         results = Path(trainer.output_folder_base)
         export_model(results, trainer_module, out)
+        network = getattr(trainer, "network", None)
+        parameters = sum(p.numel() for p in network.parameters() if p.requires_grad) if network is not None else None
     (out / "splits_final.json").write_text(json.dumps(split.to_splits_final(), indent=2))
     write_history(out / "history.csv", history)
     timings["total_s"] = time.monotonic() - started
@@ -158,6 +160,10 @@ def train(data: Path, val: Path | None, out: Path, init: Path | None, params: di
         "versions": {"nnunetv2": version("nnunetv2"), "torch": torch.__version__, "python": platform.python_version()},
     }
     (out / "config.json").write_text(json.dumps(config, indent=2))
+    info = {"architecture": f"nnU-Net {configuration} ({plans_identifier})", "device": str(device)}
+    if parameters is not None:
+        info["parameters"] = parameters
+    (out / "model_info.json").write_text(json.dumps(info, indent=2))  # the report's compute table
     log.info("model written to %s (plan %.1f s, train %.1f s, total %.1f s)", out, timings["plan_s"],
              timings["train_s"], timings["total_s"])
 

@@ -181,3 +181,8 @@ def train(data: Path, out: Path, val: Path | None, init: Path | None, params: di
         "versions": versions(),
     }
     (out / "config.json").write_text(json.dumps(config, indent=2))
+    (out / "model_info.json").write_text(json.dumps({  # the report's compute table (containers/CONTRACT.md)
+        "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "architecture": f"U-Net, {params['encoder']} encoder, decoder {params['decoder_channels']}…16",
+        "device": str(device), "training_slices": len(xs),
+    }, indent=2))
