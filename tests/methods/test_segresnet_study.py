@@ -29,7 +29,9 @@ def test_the_brats2018_twin_reaches_the_wt_dice_and_scores_every_region(tmp_path
     wt = target[target["label"] == "WT"].groupby("regime")["value"].mean()
     assert set(wt.index) == {"scratch", "finetune"}
     assert wt["scratch"] >= 0.6 and wt["finetune"] >= 0.6, wt
-    table = seed_table(site, "WT")
-    assert (table["parameters"] == 1_176_843).all()  # init_filters 8, 4 channels, 3 regions
-    assert table[["train_s", "hd_mm_mean", "iou_mean", "precision_mean", "recall_mean", "dice_std"]].notna().all().all()
+    compute, stats = seed_table(site, "WT")
+    assert len(compute) == 3 and (compute["parameters"] == 1_176_843).all()  # init_filters 8, 4 channels, 3 regions
+    assert (compute["train_s"] > 0).all()
+    assert set(stats["regime"]) == {"pretrain", "scratch", "finetune"}
+    assert stats[["hd_mm_mean", "iou_mean", "precision_mean", "recall_mean", "dice_std"]].notna().all().all()
     assert "± sd" in (site / "index.html").read_text()
