@@ -27,6 +27,11 @@ log = logging.getLogger("vnet")
 
 def configure() -> None:
     """Log lines to stdout (the job's log); torch threads from SEGARENA_THREADS (default: all cores)."""
+    # MONAI reads the user name at import (getpass.getuser()); a container user without a passwd entry
+    # (the docker executor's uid) has none, so give it one through the environment getpass reads first.
+    if not any(os.environ.get(k) for k in ("LOGNAME", "USER", "LNAME", "USERNAME")):
+        os.environ["USER"] = "segarena"
+
     import torch
 
     logging.basicConfig(level=logging.INFO, format="[vnet %(asctime)s] %(message)s", datefmt="%H:%M:%S",
