@@ -7,7 +7,10 @@ from typing import Annotated, Any, Optional
 
 import click
 import typer
+from rich.console import Console
 from typer.core import TyperGroup
+
+console = Console(soft_wrap=True)
 
 
 class _RenderByDefault(TyperGroup):
@@ -36,7 +39,6 @@ def render(
     """Render the report again from the run store, running no job (`segarena report FILE` for short)."""
     from pydantic import ValidationError
 
-    from harness.cli.main import console
     from harness.config import load_benchmark
     from harness.config.models import ReportSettings
     from harness.config.paths import output_path_problem
@@ -69,7 +71,6 @@ def publish(
     force: Annotated[bool, typer.Option("--force", help="publish into a non-empty folder; its former contents are moved aside to DIR.replaced-<time>, never deleted")] = False,
 ) -> None:
     """Copy the self-contained report site (page, images, CSVs, report.json) into DIR, ready for any static host."""
-    from harness.cli.main import console
     from harness.report.publish import publish_site
 
     result = publish_site(source, out, force=force)

@@ -96,7 +96,7 @@ def test_monai_convention_matches_monai(pair: MaskPair) -> None:
         }
         confusion = metrics.get_confusion_matrix(pred, ref, include_background=True)
         for ours_name, monai_name in (("precision", "precision"), ("recall", "sensitivity"),
-                                      ("specificity", "specificity")):  # fmt: skip
+                                      ("specificity", "specificity"), ("pixel_accuracy", "accuracy")):  # fmt: skip
             expected[ours_name] = metrics.compute_confusion_matrix_metric(monai_name, confusion).item()
     _assert_close(_ours(pair, "monai"), expected, pair)
 

@@ -22,6 +22,19 @@ def test_counts_and_scores_by_hand() -> None:
     assert overlap.compute_precision(counts) == pytest.approx(2 / 4)
     assert overlap.compute_recall(counts) == pytest.approx(2 / 3)
     assert overlap.compute_specificity(counts) == pytest.approx(3 / 5)
+    assert overlap.compute_pixel_accuracy(counts) == pytest.approx(5 / 8)  # TP 2 + TN 3 of 8
+
+
+def test_pixel_accuracy_of_an_empty_prediction_is_the_background_share() -> None:
+    """The DIGITS tutorial's lesson: a 2 % structure, nothing found: accuracy 0.98, Dice 0."""
+    reference = np.zeros((10, 10), dtype=bool)
+    reference[4:6, 4:5] = True  # 2 of 100 pixels
+    counts = overlap.count_confusion(reference, np.zeros_like(reference))
+    assert overlap.compute_pixel_accuracy(counts) == pytest.approx(0.98)
+    assert overlap.compute_dice(counts) == 0.0
+    assert overlap.compute_pixel_accuracy(_counts([0, 0, 0], [0, 0, 0])) == 1.0
+    assert overlap.compute_pixel_accuracy(_counts([0, 0, 0, 0], [1, 0, 0, 0])) == pytest.approx(3 / 4)
+    assert math.isnan(overlap.compute_pixel_accuracy(overlap.ConfusionCounts(0, 0, 0, 0)))
 
 
 def test_counts_in_a_crop_add_the_true_negatives_outside() -> None:
@@ -66,3 +79,18 @@ def test_volumes_in_ml() -> None:
     assert overlap.compute_volume_rel_diff(2.0, 3.0) == pytest.approx(0.5)  # over-segmentation > 0
     assert overlap.compute_volume_rel_diff(2.0, 0.0) == -1.0
     assert math.isnan(overlap.compute_volume_rel_diff(0.0, 3.0))
+
+
+def test_pixel_accuracy_matches_an_independent_count_on_a_label_map() -> None:
+    """Per structure of a multi-label map, through the evaluator: equal to numpy's share of equal binary pixels."""
+    from harness.metrics import evaluate_case
+
+    rng = np.random.default_rng(12)
+    reference = rng.integers(0, 3, size=(5, 17, 23)).astype(np.uint8)
+    prediction = np.where(rng.random(reference.shape) < 0.3, rng.integers(0, 3, size=reference.shape),
+                          reference).astype(np.uint8)
+    rows = evaluate_case(reference, prediction, (2.0, 1.0, 1.0), {"A": [1], "B": [2], "AB": [1, 2]})
+    got = {r.label: r.value for r in rows if r.metric == "pixel_accuracy"}
+    for structure, labels in {"A": [1], "B": [2], "AB": [1, 2]}.items():
+        expected = np.mean(np.isin(reference, labels) == np.isin(prediction, labels))
+        assert got[structure] == pytest.approx(float(expected), abs=1e-12)

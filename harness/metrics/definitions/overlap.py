@@ -1,4 +1,4 @@
-"""Overlap metrics: Dice, IoU, precision, recall, specificity (the same formula in every convention).
+"""Overlap metrics: Dice, IoU, precision, recall, specificity, pixel accuracy (the same formula in every convention).
 
 Scores in [0, 1], higher is better. The defaults follow Metrics Reloaded where it defines
 a value (one empty mask: Dice 0), see docs/metrics.md.
@@ -44,6 +44,10 @@ METRICS: tuple[Metric, ...] = (
            {"both_empty": "exclude", "reference_empty": "exclude", "prediction_empty": "compute",
             "missing_prediction": "worst"}),
     _score("specificity", "|¬R∩¬P| / |¬R|", "compute_specificity", ALL_EMPTY,
+           {"both_empty": "compute", "reference_empty": "compute", "prediction_empty": "compute",
+            "missing_prediction": "worst"}),
+    # Beside Dice it shows the class-imbalance trap: an empty prediction of a 2 % structure scores 0.98.
+    _score("pixel_accuracy", "(|R∩P| + |¬R∩¬P|) / N (over the whole image)", "compute_pixel_accuracy", ALL_EMPTY,
            {"both_empty": "compute", "reference_empty": "compute", "prediction_empty": "compute",
             "missing_prediction": "worst"}),
 )  # fmt: skip
