@@ -35,6 +35,11 @@ class ClassMap:
 
     @classmethod
     def from_labels(cls, labels: dict[str, int], mode: str) -> ClassMap:
+        regions = [name for name, value in labels.items() if isinstance(value, list)]
+        if regions:
+            raise MethodError(f"dataset.json declares regions ({', '.join(regions)}: lists of label values, "
+                              f"labels {labels}) and unet2d predicts one class per pixel; use a region-aware "
+                              "method (segresnet or nnunet) for this dataset")
         by_value = sorted(labels.items(), key=lambda item: int(item[1]))
         if mode == "all":
             return cls(mode, tuple(n for n, _ in by_value), tuple(int(v) for _, v in by_value))
