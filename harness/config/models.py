@@ -363,6 +363,20 @@ class Benchmark(Strict):
             return base.regime
         return next((r.name for r in self.factors.regimes if r.init != "finetune"), None)
 
+    def _model_reference_problems(self, where: str, ref: BaseJob, methods: set[str],
+                                  regimes: dict[str, Any]) -> list[str]:
+        """What is wrong with a reference to another entry's trained model (a regime's ``from``, ``labels_from``):
+        its method, regime and subset must exist, the regime must not fine-tune."""
+        problems = []
+        if ref.method not in methods:
+            problems.append(f"{where}.method: '{ref.method}' is not a method id of this benchmark")
+        regime = self.base_regime(ref)
+        if regime not in regimes or regimes[regime].init == "finetune":
+            problems.append(f"{where}.regime: '{regime}' must be a non-finetune regime of this benchmark")
+        if ref.subset not in {s.name for s in self.factors.subsets}:
+            problems.append(f"{where}.subset: '{ref.subset}' is not a subset of this benchmark")
+        return problems
+
     @model_validator(mode="after")
     def _unique_names(self) -> Benchmark:
         """Cross-references between sections; every problem is collected, one line each, naming its YAML path."""
@@ -392,13 +406,7 @@ class Benchmark(Strict):
                 base = regime.base
                 if base.dataset not in datasets:
                     problems.append(f"{where}.from.dataset: '{base.dataset}' is not a dataset of this benchmark")
-                if base.method not in methods:
-                    problems.append(f"{where}.from.method: '{base.method}' is not a method id of this benchmark")
-                base_regime = self.base_regime(base)
-                if base_regime not in regimes or regimes[base_regime].init == "finetune":
-                    problems.append(f"{where}.from.regime: '{base_regime}' must be a non-finetune regime of this benchmark")
-                if base.subset not in {s.name for s in self.factors.subsets}:
-                    problems.append(f"{where}.from.subset: '{base.subset}' is not a subset of this benchmark")
+                problems += self._model_reference_problems(f"{where}.from", base, methods, regimes)
         labelled = {d.key for d in self.datasets if d.labels_from is not None}
         for index, entry in enumerate(self.datasets):
             source = entry.labels_from
@@ -410,13 +418,7 @@ class Benchmark(Strict):
                                 "(not this one, not one labelled by a method)")
             elif source.dataset not in datasets:
                 problems.append(f"{where}.dataset: '{source.dataset}' is not a dataset of this benchmark")
-            if source.method not in methods:
-                problems.append(f"{where}.method: '{source.method}' is not a method id of this benchmark")
-            source_regime = self.base_regime(source)
-            if source_regime not in regimes or regimes[source_regime].init == "finetune":
-                problems.append(f"{where}.regime: '{source_regime}' must be a non-finetune regime of this benchmark")
-            if source.subset not in {s.name for s in self.factors.subsets}:
-                problems.append(f"{where}.subset: '{source.subset}' is not a subset of this benchmark")
+            problems += self._model_reference_problems(where, source, methods, regimes)
         for index, subset in enumerate(self.factors.subsets):
             for name in subset.datasets:
                 if name not in datasets:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from harness.errors import InputDataError
 from harness.metrics.clinical import CineCurve, compute_ejection_fraction, select_phase_frames
-from harness.published.results import SUBJECT_COLUMNS, PublishedCineResults, SourceFile, describe_file
+from harness.published.results import SUBJECT_COLUMNS, PublishedCineResults, SourceFile, describe_file, require_file
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +65,7 @@ CONVENTIONS = (
 
 
 def _require(refdata_dir: Path, name: str) -> Path:
-    path = refdata_dir / name
-    if not path.is_file():
-        raise InputDataError(
-            f"cmr-seg-tl reference data: {path} is missing; expected the refdata/cmr-seg-tl folder "
-            "(see its README.md for the file list)"
-        )
-    return path
+    return require_file(refdata_dir, name, "cmr-seg-tl", "see its README.md for the file list")
 
 
 def _read_table(path: Path, sep: str, **kwargs: object) -> pd.DataFrame:

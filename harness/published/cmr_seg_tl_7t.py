@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import InputDataError
-from harness.published.results import SUBJECT_COLUMNS, PublishedCineResults, PublishedTable, describe_file
+from harness.published.results import SUBJECT_COLUMNS, PublishedCineResults, PublishedTable, describe_file, require_file
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +95,7 @@ CONVENTIONS = (
 
 
 def _require(refdata_dir: Path, name: str) -> Path:
-    path = refdata_dir / name
-    if not path.is_file():
-        raise InputDataError(
-            f"cmr-seg-tl 7T reference data: {path} is missing; expected the refdata/cmr-seg-tl folder "
-            "(see its README.md, section 7T/)"
-        )
-    return path
+    return require_file(refdata_dir, name, "cmr-seg-tl 7T", "see its README.md, section 7T/")
 
 
 def _read_tsv(path: Path, columns: tuple[str, ...], text_columns: tuple[str, ...]) -> pd.DataFrame:

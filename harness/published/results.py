@@ -80,3 +80,12 @@ def describe_file(path: Path, root: Path) -> SourceFile:
     except OSError as err:
         raise InputDataError(f"cannot read {path}: {err}") from err
     return SourceFile(name=path.relative_to(root).as_posix(), size_bytes=path.stat().st_size, sha256=digest.hexdigest())
+
+
+def require_file(refdata_dir: Path, name: str, study: str, hint: str) -> Path:
+    """``refdata_dir / name``, or an InputDataError naming the missing file, the study and where to look."""
+    path = refdata_dir / name
+    if not path.is_file():
+        raise InputDataError(f"{study} reference data: {path} is missing; expected the refdata/cmr-seg-tl folder "
+                             f"({hint})")
+    return path
