@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.containers.bases import dockerfile_base, ensure_local_base, load_bases, local_stand_in
+from harness.containers.bases import BaseBuild, base_build, dockerfile_base, ensure_base, load_bases
 from harness.containers.images import LABEL_CODE, LABEL_METHOD, find_image, image_reference, is_pinned
 from harness.errors import ConfigError, JobFailedError
 from harness.methods.card import MethodCard
@@ -71,14 +71,12 @@ def make_context(card: MethodCard, target: Path, wheelhouse: Path | None) -> Pat
     return target
 
 
-def resolve_base(card: MethodCard, mode: BaseMode) -> tuple[str, str | None]:
-    """(the BASE_IMAGE to build from, the build_base.sh recipe to run first or None)."""
+def resolve_base(card: MethodCard, mode: BaseMode, *, online: bool = False) -> tuple[str, BaseBuild | None]:
+    """(the BASE_IMAGE to build from, the build_base.sh recipe that makes it here first, or None: pulled)."""
     assert card.folder is not None
     official = dockerfile_base(card.folder / card.dockerfile)
-    if mode == "official":
-        return official, None
-    base = local_stand_in(official, load_bases())
-    return base.local, base.build
+    build = base_build(official, mode, load_bases(), online=online)
+    return (official, None) if build is None else (build.image, build)
 
 
 def build_method_image(
@@ -101,12 +99,12 @@ def build_method_image(
             f"images it tags itself: set `image: {card.image.split('@')[0].rsplit(':', 1)[0]}` to build from the folder"
         )
     reference = image_reference(card)
-    base_image, recipe = resolve_base(card, base)
+    base_image, recipe = resolve_base(card, base, online=wheelhouse is None)
     if recipe is not None:
-        bases = load_bases()
         if on_line is not None:
-            on_line(f"# build the local base {base_image} if it is missing (containers/base/build_base.sh {recipe})")
-        ensure_local_base(next(b for b in bases.values() if b.build == recipe), wheelhouse, log_path)
+            on_line(f"# build the base {base_image} if it is missing "
+                    f"(containers/base/build_base.sh {' '.join(recipe.arguments)})")
+        ensure_base(recipe, wheelhouse, log_path)
     started = time.monotonic()
     lines: list[str] = []
 

@@ -124,7 +124,7 @@ _DOCKERFILE = """\
 # {name} under the SegArena contract (containers/CONTRACT.md).
 # Build with `segarena containers build {name} [--wheelhouse DIR] [--base local]`: the context is this
 # folder plus wheelhouse/ (empty: pip uses the index; wheels: offline, --no-index).
-# For PyTorch, use the torch base of containers/bases.yaml instead.
+# For PyTorch, use the torch base of containers/bases.yaml instead; for MONAI, the torch-monai base.
 ARG BASE_IMAGE={base}
 
 # 1. The method's packages, in a venv that still sees the base's packages;

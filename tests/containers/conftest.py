@@ -43,6 +43,7 @@ def wheelhouse(docker_client: Any) -> Path:
     """Wheels for the torch base and the in-repo methods, fetched once (pip's own config finds local wheels)."""
     folder = cache_dir() / "wheelhouse"
     requirements = [containers_dir() / "base" / "torch-cpu" / "requirements.txt",
+                    containers_dir() / "base" / "torch-monai" / "requirements.txt",
                     *sorted((repo_root() / "methods").glob("*/requirements.txt"))]
     subprocess.run(["bash", str(containers_dir() / "wheelhouse.sh"), str(folder), *map(str, requirements)],
                    check=True, capture_output=True, text=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.method import parse_param
-from harness.containers.bases import dockerfile_base, load_bases, local_stand_in
+from harness.containers.bases import containers_dir, dockerfile_base, load_bases, local_stand_in
 from harness.containers.build import make_context, resolve_base
 from harness.containers.images import image_reference
 from harness.containers.scaffold import scaffold_method
@@ -57,6 +57,53 @@ def test_in_repo_dockerfiles_pin_an_official_base_with_a_local_stand_in(method: 
     assert "@sha256:" in official
     assert resolve_base(card, "official") == (official, None)
     assert resolve_base(card, "local")[0] == local
+
+
+@pytest.mark.parametrize("method", ["vnet", "segresnet"])
+def test_monai_methods_build_on_the_shared_derived_base_in_both_modes(method: str) -> None:
+    """vnet and segresnet name the torch-monai base, which SegArena builds itself on either torch base."""
+    card = MethodRegistry().card(method)
+    bases = load_bases()
+    torch, monai = bases["torch"], bases["torch-monai"]
+    assert monai.parent == "torch" and "@sha256:" in torch.official
+    assert dockerfile_base(card.folder / card.dockerfile) == monai.official  # type: ignore[operator]
+    image, build = resolve_base(card, "official", online=True)
+    assert image == monai.official and build is not None
+    assert build.arguments == ("torch-monai", "--from", torch.official, "--tag", monai.official, "--online")
+    image, build = resolve_base(card, "local")
+    assert image == monai.local and build is not None
+    assert build.arguments == ("torch-monai", "--from", torch.local, "--tag", monai.local)
+    # The image installs nothing of its own: each package main.py imports is pinned in the base's recipe.
+    pinned = {line.split("==")[0].lower() for line in
+              (containers_dir() / "base" / "torch-monai" / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert {"monai", "simpleitk"} <= pinned
+    assert "pip install" not in (card.folder / card.dockerfile).read_text()  # type: ignore[operator]
+
+
+def test_a_derived_base_must_sit_on_a_base_with_an_official_image(tmp_path: Path) -> None:
+    listing = tmp_path / "bases.yaml"
+    listing.write_text("bases:\n  a:\n    official: x/a@sha256:" + "0" * 64 + "\n    local: a:local\n    build: a\n"
+                       "  b:\n    from: c\n    official: b:official\n    local: b:local\n    build: b\n")
+    with pytest.raises(ConfigError, match="base `b` is built on `c`"):
+        load_bases(listing)
+
+
+def test_a_base_that_cannot_be_pulled_says_to_build_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from harness.containers import bases as bases_module
+    from harness.errors import JobFailedError
+
+    def failing(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "Step 2/9 : FROM ${BASE_IMAGE} AS install\n",
+                                           'Get "https://registry-1.docker.io/v2/": dial tcp: no such host\n')
+
+    monkeypatch.setattr(bases_module.subprocess, "run", failing)
+    build = bases_module.base_build(load_bases()["torch-monai"].official, "official", load_bases(), online=True)
+    assert build is not None
+    with pytest.raises(JobFailedError, match=r"(?s)segarena/base-torch-monai:official failed.*dial tcp.*--base local"):
+        bases_module.ensure_base(build)
 
 
 def test_unknown_base_and_missing_arg(tmp_path: Path) -> None:
