@@ -22,13 +22,12 @@ from typing import Any, Literal
 from harness.containers.bases import BaseBuild, base_build, dockerfile_base, ensure_base, load_bases
 from harness.containers.images import LABEL_CODE, LABEL_METHOD, find_image, image_reference, is_pinned
 from harness.errors import ConfigError, JobFailedError
-from harness.methods.card import MethodCard
+from harness.methods.card import MethodCard, stage_code
 
 log = logging.getLogger(__name__)
 
 BaseMode = Literal["official", "local"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 
 
 @dataclass(frozen=True)
@@ -43,17 +42,9 @@ class BuiltImage:
 
 
 def make_context(card: MethodCard, target: Path, wheelhouse: Path | None) -> Path:
-    """Copy the method folder and the wheelhouse's wheels (hard links where possible) into ``target``."""
-    assert card.folder is not None
-    for path in sorted(card.folder.rglob("*")):
-        relative = path.relative_to(card.folder)
-        if any(part in _SKIPPED for part in relative.parts) or path.suffix == ".pyc":
-            continue
-        if path.is_dir():
-            (target / relative).mkdir(parents=True, exist_ok=True)
-        elif path.is_file():
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target / relative)
+    """Copy the method's code (the folder, and the kit with ``kit: true``) and the wheelhouse's wheels (hard links
+    where possible) into ``target``."""
+    stage_code(card, target)
     wheels = target / "wheelhouse"
     if wheels.exists():
         raise ConfigError(f"{card.folder}/wheelhouse: a method folder must not hold a `wheelhouse` (the build makes one)")

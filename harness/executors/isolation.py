@@ -2,8 +2,9 @@
 
 For each job the local executor makes a fresh folder under the system temp dir (``TMPDIR``),
 outside the run folder and the cache, holding copies (never hard links) of the job's inputs
-(``data``, ``val``, ``images``, ``init``, ``model``, ``params``): files ``0444``, folders ``0555``.
-The method's code runs from its own folder (plugins may rely on where it lies). Each copied file is hashed while it is copied; after the job
+(``data``, ``val``, ``images``, ``init``, ``model``, ``params``) and of the method's code (its card's
+``code_files()``: the folder, and the method kit where the card asks for it): files ``0444``, folders ``0555``.
+Each copied file is hashed while it is copied; after the job
 the copies are hashed again, and a changed, added or removed input is a contract violation
 (a root harness ignores the modes, so the hashes are what catches it). The method's ``out`` is a
 writable folder in the view whose contents are moved back to where the store expects them.
@@ -18,6 +19,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,12 +49,26 @@ def _copy_hashing(source: Path, target: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_read_only(source: Path, target: Path) -> dict[str, str]:
-    """Copy a file or a folder (following symlinks to their content); returns the hashes of what was copied."""
-    if source.is_file():
-        return {target.name: _copy_hashing(source, target)}
+def _copy_read_only(source: Path | Mapping[str, Path], target: Path) -> dict[str, str]:
+    """Copy a file, a folder (following symlinks to their content) or a mapping of relative paths to files
+    (a folder assembled from several places); returns the hashes of what was copied."""
     hashes: dict[str, str] = {}
-    target.mkdir()
+    if isinstance(source, Mapping):
+        target.mkdir()
+        for relative, path in sorted(source.items()):
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            hashes[relative] = _copy_hashing(path, target / relative)
+    elif source.is_file():
+        return {target.name: _copy_hashing(source, target)}
+    else:
+        target.mkdir()
+        _copy_folder(source, target, hashes)
+    for folder, _, _ in os.walk(target, topdown=False):
+        os.chmod(folder, DIR_MODE)
+    return hashes
+
+
+def _copy_folder(source: Path, target: Path, hashes: dict[str, str]) -> None:
     for folder, dirs, files in os.walk(source):
         dirs.sort()
         here = target / Path(folder).relative_to(source)
@@ -60,9 +76,6 @@ def _copy_read_only(source: Path, target: Path) -> dict[str, str]:
             (here / name).mkdir()
         for name in sorted(files):
             hashes[(here / name).relative_to(target).as_posix()] = _copy_hashing(Path(folder) / name, here / name)
-    for folder, _, _ in os.walk(target, topdown=False):
-        os.chmod(folder, DIR_MODE)
-    return hashes
 
 
 @dataclass
@@ -114,8 +127,9 @@ def private_view_root(token: str) -> Path:
     return Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{token}"
 
 
-def make_private_view(mounts: dict[str, Path], root: Path | None = None) -> PrivateView:
-    """Copy the inputs into a fresh folder (``root``, or a new temp folder); ``out`` starts as a copy of ``mounts['out']``."""
+def make_private_view(mounts: Mapping[str, Path | Mapping[str, Path]], root: Path | None = None) -> PrivateView:
+    """Copy the inputs into a fresh folder (``root``, or a new temp folder); ``out`` starts as a copy of ``mounts['out']``.
+    A mount is a file, a folder, or a mapping of relative paths to files (the method's code)."""
     if root is None:
         root = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     else:
@@ -127,7 +141,7 @@ def make_private_view(mounts: dict[str, Path], root: Path | None = None) -> Priv
             target = view.root / name
             if role == "out":
                 target.mkdir()
-                if source.is_dir():
+                if isinstance(source, Path) and source.is_dir():
                     shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)
             else:
                 view.hashes[role] = _copy_read_only(source, target)

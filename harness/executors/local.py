@@ -98,7 +98,7 @@ class LocalExecutor(Executor):
         if invocation.running_dir is not None:
             register_job(invocation.running_dir, token, invocation.log_path.parent.name, root)
         try:
-            view = make_private_view({**invocation.mounts, "code": card.folder}, root)
+            view = make_private_view({**invocation.mounts, "code": card.code_files()}, root)
             try:
                 return self._run_in(view, invocation, token)
             finally:

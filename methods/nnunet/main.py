@@ -4,8 +4,9 @@
     main.py predict --images DIR --model DIR --out DIR
 
 Runs inside the method's container (or as a local subprocess): it imports
-nnunetv2, torch, numpy and its own package ``segarena_nnunet/`` beside this
-file, never the harness. The seed comes from ``SEGARENA_SEED``, the thread
+nnunetv2, torch, numpy, the method kit (``segarena_kit``: its command line and
+errors; nnU-Net's processes and threads are set here, before torch loads) and its
+own package ``segarena_nnunet/`` beside this file, never the harness. The seed comes from ``SEGARENA_SEED``, the thread
 budget from ``SEGARENA_THREADS``; a GPU is used when torch sees one. See README.md.
 """
 
@@ -16,26 +17,13 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# Its own package, then the method kit: shipped beside this file (image, job copy), in ../_kit in the source tree.
+sys.path[:0] = [str(HERE), str(HERE.parent / "_kit")]
+
+from segarena_kit import MethodError, contract_parser  # noqa: E402
 
 log = logging.getLogger("nnunet")
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="nnunet")
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train")
-    t.add_argument("--data", required=True, type=Path)
-    t.add_argument("--out", required=True, type=Path)
-    t.add_argument("--val", type=Path)
-    t.add_argument("--init", type=Path)
-    t.add_argument("--params", type=Path)
-    p = sub.add_parser("predict")
-    p.add_argument("--images", required=True, type=Path)
-    p.add_argument("--model", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--params", type=Path, help="accepted and ignored: predict uses the params the model was trained with")
-    return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -69,12 +57,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = contract_parser("nnunet").parse_args(argv)
     # Our messages at INFO; other libraries' (distutils lists every file nnU-Net copies) at WARNING.
     logging.basicConfig(level=logging.WARNING, format="[nnunet %(asctime)s] %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout, force=True)
     log.setLevel(logging.INFO)
-    from segarena_nnunet.errors import MethodError
 
     try:
         run(args)

@@ -6,78 +6,36 @@ the authors' TensorFlow checkpoint.
     main.py convert --checkpoint PREFIX --out FILE      (needs TensorFlow: the `convert` extra)
 
 Runs inside the method's container (or as a local subprocess): train and predict import torch, SimpleITK,
-numpy and the package ``ukbb_fcn/`` beside this file, never the harness and never TensorFlow. See README.md.
+numpy, the method kit (``segarena_kit``) and the package ``ukbb_fcn/`` beside this file, never the harness
+and never TensorFlow. See README.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import os
 import sys
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# Its own package, then the method kit: shipped beside this file (image, job copy), in ../_kit in the source tree.
+sys.path[:0] = [str(HERE), str(HERE.parent / "_kit")]
 
-
-def configure() -> None:
-    """Log lines to stdout (the job's log); torch threads from SEGARENA_THREADS (default: all cores)."""
-    import torch
-
-    logging.basicConfig(level=logging.INFO, format="[ukbb_fcn %(asctime)s] %(message)s", datefmt="%H:%M:%S",
-                        stream=sys.stdout, force=True)
-    torch.set_num_threads(int(os.environ.get("SEGARENA_THREADS", os.cpu_count() or 1)))
+from segarena_kit import run_package  # noqa: E402
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ukbb_fcn")
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train")
-    t.add_argument("--data", required=True, type=Path)
-    t.add_argument("--out", required=True, type=Path)
-    t.add_argument("--val", type=Path)
-    t.add_argument("--init", type=Path)
-    t.add_argument("--params", type=Path)
-    p = sub.add_parser("predict")
-    p.add_argument("--images", required=True, type=Path)
-    p.add_argument("--model", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--params", type=Path, help="accepted and ignored: predict uses the params the model was trained with")
+def convert(args: Any, device: Any) -> None:
+    import json
+
+    from ukbb_fcn.convert import convert_checkpoint
+
+    print(json.dumps(convert_checkpoint(args.checkpoint, args.out), indent=2))
+
+
+def add_convert(sub: Any) -> None:
     c = sub.add_parser("convert", help="the authors' TensorFlow checkpoint -> a weights file for an init regime")
     c.add_argument("--checkpoint", required=True, type=Path, help="checkpoint prefix, e.g. trained_model/FCN_sa")
     c.add_argument("--out", required=True, type=Path, help="the state dict to write, e.g. ukbb_fcn_sa.pt")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    from ukbb_fcn.errors import MethodError
-
-    configure()
-    try:
-        if args.command == "train":
-            import torch
-            from ukbb_fcn.params import load_params
-            from ukbb_fcn.train import train
-
-            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-            train(args.data, args.out, args.val, args.init, load_params(args.params), device)
-        elif args.command == "predict":
-            import torch
-            from ukbb_fcn.predict import predict_folder
-
-            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-            predict_folder(args.images, args.model, args.out, device)
-        else:
-            from ukbb_fcn.convert import convert_checkpoint
-
-            print(json.dumps(convert_checkpoint(args.checkpoint, args.out), indent=2))
-    except MethodError as err:
-        print(f"ukbb_fcn {args.command}: error: {err}", file=sys.stderr, flush=True)
-        return err.exit_code
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_package("ukbb_fcn", commands={"convert": convert}, add_commands=add_convert, without_torch=("convert",)))

@@ -18,7 +18,7 @@ from tests.support.method_code import import_method_module
 FCN = repo_root() / "methods" / "fcn"
 networks = import_method_module(FCN, "fcn.networks")
 initialise = import_method_module(FCN, "fcn.initialise")
-errors = import_method_module(FCN, "fcn.errors")
+errors = import_method_module(FCN, "segarena_kit.errors")
 losses = import_method_module(FCN, "fcn.losses")
 
 

@@ -16,7 +16,7 @@ network = import_method_module(PYRAMID, "pyramid2d.network")
 loss = import_method_module(PYRAMID, "pyramid2d.loss")
 augment = import_method_module(PYRAMID, "pyramid2d.augment")
 params = import_method_module(PYRAMID, "pyramid2d.params")
-errors = import_method_module(PYRAMID, "pyramid2d.errors")
+errors = import_method_module(PYRAMID, "segarena_kit.errors")
 
 
 def test_two_stage_outputs_in_training_and_stage_two_in_eval() -> None:

@@ -60,8 +60,8 @@ def make_init(folder: Path, model: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def pkg() -> SimpleNamespace:
-    return SimpleNamespace(**{name: import_method_module(METHOD_DIR, f"segresnet.{name}")
-                              for name in ("regions", "params", "errors")})
+    return SimpleNamespace(errors=import_method_module(METHOD_DIR, "segarena_kit.errors"),
+                           **{name: import_method_module(METHOD_DIR, f"segresnet.{name}") for name in ("regions", "params")})
 
 
 @pytest.fixture(scope="module")

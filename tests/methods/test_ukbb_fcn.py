@@ -30,7 +30,7 @@ def test_the_network_has_the_papers_size_and_keeps_the_input_size() -> None:
 
 def test_label_map_to_and_from_the_dataset() -> None:
     labels = import_method_module(METHOD, "ukbb_fcn.labels")
-    errors = import_method_module(METHOD, "ukbb_fcn.errors")
+    errors = import_method_module(METHOD, "segarena_kit.errors")
     canonical = labels.LabelMap.from_dataset_labels({"background": 0, "LV": 1, "MYO": 2, "RV": 3}, "x")
     values = np.array([[0, 1], [2, 3]])
     assert (canonical.to_classes(values, "x") == values).all()  # SegArena's map is the authors' map
@@ -54,7 +54,7 @@ def test_the_card_declares_the_authors_ed_rule() -> None:
 
 def test_init_refuses_library_weights_and_a_foreign_state_dict(tmp_path: Path) -> None:
     initialise = import_method_module(METHOD, "ukbb_fcn.initialise")
-    errors = import_method_module(METHOD, "ukbb_fcn.errors")
+    errors = import_method_module(METHOD, "segarena_kit.errors")
     params = import_method_module(METHOD, "ukbb_fcn.params").DEFAULTS
     (tmp_path / "init.json").write_text(json.dumps({"kind": "imagenet"}))
     with pytest.raises(errors.MethodError, match="main.py convert"):

@@ -191,7 +191,7 @@ def test_pitfall_operators_on_odd_and_even_sizes(tf: Any) -> None:
 
 def test_a_checkpoint_with_missing_or_extra_variables_is_refused_naming_them(tf: Any, tmp_path: Path) -> None:
     convert = import_method_module(METHOD, "ukbb_fcn.convert")
-    errors = import_method_module(METHOD, "ukbb_fcn.errors")
+    errors = import_method_module(METHOD, "segarena_kit.errors")
     prefix, _ = write_checkpoint(tf, tmp_path, [], drop=("batch_normalization_7/beta", "conv2d_20/bias"),
                                  extra=("conv2d_21/kernel",))
     with pytest.raises(errors.MethodError) as raised:

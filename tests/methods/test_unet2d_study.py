@@ -117,8 +117,9 @@ def base(folders: SimpleNamespace) -> SimpleNamespace:
 @pytest.fixture(scope="module")
 def pkg() -> Iterator[SimpleNamespace]:
     """The method's own package, imported from methods/unet2d (pure pieces only)."""
-    yield SimpleNamespace(**{name: import_method_module(METHOD_DIR, f"unet2d.{name}")
-                             for name in ("augment", "data", "errors", "losses", "params")})
+    yield SimpleNamespace(errors=import_method_module(METHOD_DIR, "segarena_kit.errors"),
+                          **{name: import_method_module(METHOD_DIR, f"unet2d.{name}")
+                             for name in ("augment", "data", "losses", "params")})
 
 
 def check_geometry(folders: SimpleNamespace, predictions: dict[str, np.ndarray], out: Path, values: set[int]) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from segarena_kit import MethodError, common_format
 
-from fcn.errors import MethodError
 from fcn.networks import build_network
 
 log = logging.getLogger("fcn")
@@ -43,28 +43,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_init_json(folder: Path) -> tuple[str, Path]:
-    expected = '{"kind": "imagenet" | "finetune", "file": "<weights file in that folder>"}'
-    spec_path = folder / "init.json"
-    try:
-        spec = json.loads(spec_path.read_text())
-    except FileNotFoundError as err:
-        raise MethodError(f"--init {folder}: no init.json; expected {expected} beside the weights file") from err
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"--init {folder}: cannot read init.json ({err}); expected {expected}") from err
-    if spec == {"kind": "imagenet"}:
-        raise MethodError(f"--init {spec_path}: imagenet without a file asks for published weights, which fcn "
-                          "cannot download; give torchvision's ImageNet state dict of the backbone "
-                          "(alexnet for arch fcn_alexnet, vgg16 for fcn8s) as the regime's `weights:` file")
-    if not isinstance(spec, dict) or spec.get("kind") not in ("finetune", "imagenet") \
-            or not isinstance(spec.get("file"), str) or not spec["file"]:
-        raise MethodError(f"--init {spec_path}: got {spec!r}; expected {expected}")
-    path = folder / spec["file"]
-    if not path.is_file():
-        raise MethodError(f"--init {spec_path}: weights file {spec['file']!r} is not in {folder}")
-    return spec["kind"], path
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -154,6 +132,15 @@ def load_finetune(model: torch.nn.Module, path: Path, arch: str) -> dict[str, An
     log.info("fine-tune: loaded %d of %d tensors from %s%s", len(loadable), len(own), path,
              f"; left at random init: {', '.join(skipped)}" if skipped else "")
     return {"loaded_tensors": len(loadable), "model_tensors": len(own), "not_loaded": skipped}
+
+
+def read_init_json(folder: Path) -> tuple[str, Path]:
+    kind, path = common_format.read_init_json(folder, without_file=(
+        "imagenet without a file asks for published weights, which fcn cannot download; give torchvision's "
+        "ImageNet state dict of the backbone (alexnet for arch fcn_alexnet, vgg16 for fcn8s) as the regime's "
+        "`weights:` file"))
+    assert path is not None
+    return kind, path
 
 
 def create_model(params: dict[str, Any], classes: int, init_dir: Path | None

@@ -6,12 +6,10 @@ checks repeat the value rules for direct use (``main.py train --params FILE``).
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
-from fcn.errors import MethodError
+from segarena_kit import MethodError, read_params
 
 DEFAULTS: dict[str, Any] = {
     "arch": "fcn8s",
@@ -39,22 +37,8 @@ INTEGERS = ("fc_channels", "epochs", "batch_size", "image_size", "max_slices_per
 
 
 def load_params(path: Path | None) -> dict[str, Any]:
-    """Defaults overlaid with the JSON file at ``path``; ``SEGARENA_SEED`` from the environment wins over ``seed``."""
-    params = dict(DEFAULTS)
-    if path is not None:
-        try:
-            given = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise MethodError(f"--params {path}: cannot read a JSON object ({err})") from err
-        if not isinstance(given, dict):
-            raise MethodError(f"--params {path}: expected a JSON object, got {type(given).__name__}")
-        unknown = sorted(set(given) - set(DEFAULTS))
-        if unknown:
-            raise MethodError(f"--params {path}: unknown parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(DEFAULTS))}")
-        params.update(given)
-    if os.environ.get("SEGARENA_SEED"):
-        params["seed"] = int(os.environ["SEGARENA_SEED"])
+    """Defaults overlaid with the JSON file at ``path`` (``SEGARENA_SEED`` wins over ``seed``), checked."""
+    params = read_params(path, DEFAULTS)
     check_params(params)
     return params
 

@@ -11,9 +11,10 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 import torch.nn.functional as F
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases
 
-from fcn.data import letterbox, list_cases, read_dataset_json, read_image, to_network_input
-from fcn.errors import MethodError
+from fcn.data import letterbox, read_dataset_json, read_image, to_network_input
 from fcn.networks import build_network
 
 log = logging.getLogger("fcn")

@@ -10,7 +10,6 @@ Writes into ``--out``:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -20,10 +19,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import label_values, write_history
 
 from fcn.augment import augment
-from fcn.data import label_values, read_cases, read_dataset_json, to_network_input, training_slices
-from fcn.errors import MethodError
+from fcn.data import read_cases, read_dataset_json, to_network_input, training_slices
 from fcn.initialise import create_model
 from fcn.losses import LOSSES
 from fcn.networks import DESCRIPTIONS
@@ -50,13 +50,6 @@ def validation_scores(model: torch.nn.Module, cases: list[tuple[np.ndarray, np.n
     per_class = np.array(dice)
     means = [float(np.nanmean(col)) if not np.isnan(col).all() else float("nan") for col in per_class.T]
     return means, float(np.mean(accuracy))
-
-
-def write_history(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def make_optimizer(params: dict[str, Any], model: torch.nn.Module) -> torch.optim.Optimizer:

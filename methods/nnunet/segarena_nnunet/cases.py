@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from segarena_nnunet.errors import MethodError
+from segarena_kit import MethodError
 
 log = logging.getLogger("nnunet")
 

@@ -8,12 +8,11 @@ path of the tests sets ``fast_cpu`` and small counts.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from segarena_nnunet.errors import MethodError
+from segarena_kit import MethodError, read_params
 
 CONFIGURATIONS = ("2d", "3d_fullres")
 # SegArena name -> (nnU-Net experiment planner class, the plans identifier it writes)
@@ -41,20 +40,8 @@ _POSITIVE = ("epochs", "iterations_per_epoch", "val_iterations")
 
 
 def load_params(path: Path | None) -> dict[str, Any]:
-    """Defaults overlaid with the JSON object at ``path``; the seed comes from ``SEGARENA_SEED`` (default 0)."""
-    params = dict(DEFAULTS)
-    if path is not None:
-        try:
-            given = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise MethodError(f"--params {path}: cannot read a JSON object ({err})") from err
-        if not isinstance(given, dict):
-            raise MethodError(f"--params {path}: expected a JSON object, got {type(given).__name__}")
-        unknown = sorted(set(given) - set(DEFAULTS))
-        if unknown:
-            raise MethodError(f"--params {path}: unknown parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(DEFAULTS))}")
-        params.update(given)
+    """Defaults overlaid with the JSON object at ``path``, checked; the seed comes from ``SEGARENA_SEED`` (default 0)."""
+    params = read_params(path, DEFAULTS)
     check_params(params)
     return params
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from segarena_nnunet.errors import MethodError
+from segarena_kit import MethodError
+
 from segarena_nnunet.params import PLANNERS
 from segarena_nnunet.workspace import DATASET_ID, environment
 

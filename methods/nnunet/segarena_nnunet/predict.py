@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from segarena_kit import MethodError
 
 from segarena_nnunet.cases import read_dataset_json
-from segarena_nnunet.errors import MethodError
 from segarena_nnunet.trainer import TRAINER_NAME, load_trainer_class
 
 log = logging.getLogger("nnunet")

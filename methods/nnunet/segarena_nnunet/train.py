@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
 
 from segarena_nnunet.cases import CaseSet, make_split, read_case_set
-from segarena_nnunet.errors import MethodError
 from segarena_nnunet.plan import plan_and_preprocess
 from segarena_nnunet.trainer import TRAINER_NAME, load_trainer_class, write_trainer_module
 from segarena_nnunet.workspace import DATASET_NAME, environment, stage_raw_dataset, workspace

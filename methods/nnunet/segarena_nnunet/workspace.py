@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from segarena_kit import MethodError
+
 from segarena_nnunet.cases import CaseSet
-from segarena_nnunet.errors import MethodError
 
 DATASET_ID = 999
 DATASET_NAME = f"Dataset{DATASET_ID:03d}_SegArena"

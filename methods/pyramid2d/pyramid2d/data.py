@@ -9,7 +9,6 @@ labels are resized by nearest neighbour (they stay integer). A case is
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,43 +16,13 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 import torch.nn.functional as F
-
-from pyramid2d.errors import MethodError
+from segarena_kit import MethodError, common_format
+from segarena_kit.common_format import list_cases, read_label, to_classes
 
 
 def read_dataset_json(folder: Path) -> dict[str, Any]:
-    path = folder / "dataset.json"
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"{path}: cannot read the common format's dataset.json ({err})") from err
-    for key in ("file_ending", "labels"):
-        if key not in meta:
-            raise MethodError(f"{path}: no {key!r} (a common-format dataset.json has file_ending and labels)")
-    channels = meta.get("channel_names", {"0": "image"})
-    if len(channels) != 1:
-        raise MethodError(f"{path}: {len(channels)} channels {channels}; pyramid2d segments single-channel images "
-                          "(one grey-level image per case)")
-    return meta
-
-
-def label_values(labels: dict[str, int]) -> tuple[list[str], list[int]]:
-    ordered = sorted(labels.items(), key=lambda item: int(item[1]))
-    return [n for n, _ in ordered], [int(v) for _, v in ordered]
-
-
-def to_classes(label: np.ndarray, values: list[int], where: str) -> np.ndarray:
-    unknown = sorted(set(np.unique(label).tolist()) - set(values))
-    if unknown:
-        raise MethodError(f"{where}: label values {unknown} are not in dataset.json's labels {values}")
-    lut = np.zeros(max(values) + 1, dtype=np.int64)
-    for index, value in enumerate(values):
-        lut[value] = index
-    return lut[label.astype(np.int64)]
-
-
-def list_cases(folder: Path, ending: str) -> list[str]:
-    return sorted({p.name[: -len(ending) - 5] for p in folder.glob(f"*_0000{ending}")})
+    """The common format's dataset.json, of one channel."""
+    return common_format.read_dataset_json(folder, method="pyramid2d", channels=1, why="one grey-level image per case")
 
 
 def min_max(slices: np.ndarray) -> np.ndarray:
@@ -75,15 +44,6 @@ def read_image(folder: Path, case: str, ending: str) -> tuple[np.ndarray, sitk.I
         raise MethodError(f"case {case}: cannot read {path} ({str(err).strip().splitlines()[-1]})") from err
     array = sitk.GetArrayFromImage(image).astype(np.float32)
     return min_max(array[None] if array.ndim == 2 else array), image
-
-
-def read_label(folder: Path, case: str, ending: str) -> np.ndarray:
-    path = folder / f"{case}{ending}"
-    try:
-        label = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
-    except RuntimeError as err:
-        raise MethodError(f"case {case}: cannot read its label map {path}") from err
-    return label[None] if label.ndim == 2 else label
 
 
 def read_cases(folder: Path, values: list[int], where: str) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
-from pyramid2d.errors import MethodError
+from segarena_kit import MethodError, read_params
 
 DEFAULTS: dict[str, Any] = {
     "image_size": 256, "base_channels": 16, "dropout": 0.3, "epochs": 500, "batch_size": 5,
@@ -20,22 +18,8 @@ FRACTIONS = ("dropout", "lr_gamma", "rotation_prob", "warp_prob", "crop_prob", "
 
 
 def load_params(path: Path | None) -> dict[str, Any]:
-    """Defaults overlaid with the JSON file at ``path``; ``SEGARENA_SEED`` from the environment wins over ``seed``."""
-    params = dict(DEFAULTS)
-    if path is not None:
-        try:
-            given = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise MethodError(f"--params {path}: cannot read a JSON object ({err})") from err
-        if not isinstance(given, dict):
-            raise MethodError(f"--params {path}: expected a JSON object, got {type(given).__name__}")
-        unknown = sorted(set(given) - set(DEFAULTS))
-        if unknown:
-            raise MethodError(f"--params {path}: unknown parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(DEFAULTS))}")
-        params.update(given)
-    if os.environ.get("SEGARENA_SEED"):
-        params["seed"] = int(os.environ["SEGARENA_SEED"])
+    """Defaults overlaid with the JSON file at ``path`` (``SEGARENA_SEED`` wins over ``seed``), checked."""
+    params = read_params(path, DEFAULTS)
     check_params(params)
     return params
 

@@ -11,9 +11,10 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 import torch.nn.functional as F
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases
 
-from pyramid2d.data import list_cases, read_dataset_json, read_image, resize_images
-from pyramid2d.errors import MethodError
+from pyramid2d.data import read_dataset_json, read_image, resize_images
 from pyramid2d.network import MultiScalePyramid
 
 log = logging.getLogger("pyramid2d")

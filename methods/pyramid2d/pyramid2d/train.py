@@ -12,7 +12,6 @@ Writes into ``--out``:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import time
@@ -21,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import label_values, write_history
 
 from pyramid2d.augment import augment
-from pyramid2d.data import label_values, read_cases, read_dataset_json, training_slices
-from pyramid2d.errors import MethodError
+from pyramid2d.data import read_cases, read_dataset_json, training_slices
 from pyramid2d.loss import two_stage_dice_loss
 from pyramid2d.network import ARCHITECTURE, MultiScalePyramid
 from pyramid2d.params import milestones
@@ -48,13 +48,6 @@ def validation_dice(model: torch.nn.Module, cases: list[tuple[np.ndarray, np.nda
         rows.append(row)
     table = np.array(rows)
     return [float(np.nanmean(col)) if not np.isnan(col).all() else float("nan") for col in table.T]
-
-
-def write_history(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def train(data: Path, out: Path, val: Path | None, init: Path | None, params: dict[str, Any],

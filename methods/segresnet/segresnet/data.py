@@ -6,26 +6,11 @@ z-scored over its non-zero voxels (the skull-stripped brain), background stays 0
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
-
-from segresnet.errors import MethodError
-
-
-def read_dataset_json(folder: Path) -> dict[str, Any]:
-    path = folder / "dataset.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"{path}: cannot read the common format's dataset.json ({err})") from err
-
-
-def list_cases(folder: Path, ending: str) -> list[str]:
-    return sorted({p.name[: -len(ending) - 5] for p in folder.glob(f"*_0000{ending}")})
+from segarena_kit import MethodError
 
 
 def normalise_nonzero(channel: np.ndarray) -> np.ndarray:

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from segresnet.errors import MethodError
+from segarena_kit import MethodError
 
 log = logging.getLogger("segresnet")
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json
 
-from segresnet.data import list_cases, read_dataset_json, read_image
-from segresnet.errors import MethodError
+from segresnet.data import read_image
 from segresnet.model import build_model, predict_probabilities
 from segresnet.regions import Regions
 

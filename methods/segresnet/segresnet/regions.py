@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from segresnet.errors import MethodError
+from segarena_kit import MethodError
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json
 
 from segresnet.augment import augment
-from segresnet.data import list_cases, read_dataset_json, read_image, read_label
-from segresnet.errors import MethodError
+from segresnet.data import read_image, read_label
 from segresnet.model import build_model, load_init, logits_of, predict_probabilities
 from segresnet.regions import Regions
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
 
-from ukbb_fcn.errors import MethodError
 from ukbb_fcn.network import UKBBFCN
 
 IGNORED_SUFFIXES = ("/Adam", "/Adam_1")

@@ -7,37 +7,25 @@ z slice as one (Y, X) image.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
+from segarena_kit import MethodError, common_format
+from segarena_kit.common_format import list_cases, read_label
 
-from ukbb_fcn.errors import MethodError
 from ukbb_fcn.labels import LabelMap
 
 
 def read_dataset_json(folder: Path) -> dict[str, Any]:
-    path = folder / "dataset.json"
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"{path}: cannot read the common format's dataset.json ({err})") from err
-    channels = meta.get("channel_names", {})
-    if len(channels) != 1:
-        raise MethodError(f"{path}: the UK Biobank FCN reads one channel (short-axis cine), this dataset has "
-                          f"{len(channels)}: {channels}")
-    return meta
+    """The common format's dataset.json, of one channel."""
+    return common_format.read_dataset_json(folder, method="the UK Biobank FCN", channels=1, why="short-axis cine")
 
 
 def label_map_of(meta: dict[str, Any], where: str) -> LabelMap:
     labels = meta.get("segarena_label_map") or meta.get("labels") or {}
     return LabelMap.from_dataset_labels(labels, where)
-
-
-def list_cases(folder: Path, ending: str) -> list[str]:
-    return sorted({p.name[: -len(ending) - 5] for p in folder.glob(f"*_0000{ending}")})
 
 
 def rescale_intensity(volume: np.ndarray, percentiles: tuple[float, float] = (1.0, 99.0)) -> np.ndarray:
@@ -83,15 +71,6 @@ def read_image(folder: Path, case: str, ending: str) -> tuple[np.ndarray, sitk.I
     if not np.isfinite(array).all():
         raise MethodError(f"case {case}: {path} holds NaN or infinite intensities")
     return (array[None] if array.ndim == 2 else array), image
-
-
-def read_label(folder: Path, case: str, ending: str) -> np.ndarray:
-    path = folder / f"{case}{ending}"
-    try:
-        label = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
-    except RuntimeError as err:
-        raise MethodError(f"case {case}: cannot read its label map {path}") from err
-    return label[None] if label.ndim == 2 else label
 
 
 def load_training_volumes(data: Path, crop: int, label_map: LabelMap,

@@ -15,14 +15,13 @@ The ``--init DIR`` contract (the harness's transfer regimes, containers/CONTRACT
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
+from segarena_kit import MethodError, common_format
 
-from ukbb_fcn.errors import MethodError
 from ukbb_fcn.network import UKBBFCN
 
 log = logging.getLogger("ukbb_fcn")
@@ -34,28 +33,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_init_json(folder: Path) -> tuple[str, Path]:
-    expected = '{"kind": "imagenet" | "finetune", "file": "<weights file in that folder>"}'
-    spec_path = folder / "init.json"
-    try:
-        spec = json.loads(spec_path.read_text())
-    except FileNotFoundError as err:
-        raise MethodError(f"--init {folder}: no init.json; expected {expected}") from err
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"--init {folder}: cannot read init.json ({err}); expected {expected}") from err
-    if spec == {"kind": "imagenet"}:
-        raise MethodError(f"--init {spec_path}: ukbb_fcn has no library weights to fetch; convert the authors' "
-                          "checkpoint (python methods/ukbb_fcn/main.py convert --checkpoint .../FCN_sa --out "
-                          "ukbb_fcn_sa.pt) and give it as the regime's `weights:` file")
-    if not isinstance(spec, dict) or spec.get("kind") not in ("finetune", "imagenet") \
-            or not isinstance(spec.get("file"), str) or not spec["file"]:
-        raise MethodError(f"--init {spec_path}: got {spec!r}; expected {expected}")
-    path = folder / spec["file"]
-    if not path.is_file():
-        raise MethodError(f"--init {spec_path}: weights file {spec['file']!r} is not in {folder}")
-    return str(spec["kind"]), path
 
 
 def load_state_file(path: Path) -> dict[str, torch.Tensor]:
@@ -88,6 +65,14 @@ def load_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Pa
         raise MethodError(f"--init: {path} does not fit the UK Biobank FCN ({'; '.join(parts)}); give a file written "
                           "by `main.py convert` or a ukbb_fcn model.pt with the same base_filters")
     model.load_state_dict(state, strict=True)
+
+
+def read_init_json(folder: Path) -> tuple[str, Path]:
+    kind, path = common_format.read_init_json(folder, without_file=(
+        "ukbb_fcn has no library weights to fetch; convert the authors' checkpoint (python methods/ukbb_fcn/main.py "
+        "convert --checkpoint .../FCN_sa --out ukbb_fcn_sa.pt) and give it as the regime's `weights:` file"))
+    assert path is not None
+    return kind, path
 
 
 def create_model(params: dict[str, Any], init_dir: Path | None) -> tuple[UKBBFCN, dict[str, Any]]:

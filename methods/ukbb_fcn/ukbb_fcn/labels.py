@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-
-from ukbb_fcn.errors import MethodError
+from segarena_kit import MethodError
 
 #: The authors' classes in their order (``common/train_network.py``: background, LV cavity, LV myocardium,
 #: RV cavity) under SegArena's label names.

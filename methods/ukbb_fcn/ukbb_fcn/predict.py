@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases
 
-from ukbb_fcn.data import label_map_of, list_cases, pad_to_multiple, read_dataset_json, read_image, rescale_intensity
-from ukbb_fcn.errors import MethodError
+from ukbb_fcn.data import label_map_of, pad_to_multiple, read_dataset_json, read_image, rescale_intensity
 from ukbb_fcn.labels import LabelMap
 from ukbb_fcn.network import UKBBFCN
 from ukbb_fcn.params import SIZE_MULTIPLE

@@ -15,7 +15,6 @@ the initial weights (e.g. the authors' converted weights: the published model as
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -26,10 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_label, write_history
 
 from ukbb_fcn.augment import augment
-from ukbb_fcn.data import label_map_of, list_cases, load_training_volumes, read_dataset_json, read_image, read_label
-from ukbb_fcn.errors import MethodError
+from ukbb_fcn.data import label_map_of, load_training_volumes, read_dataset_json, read_image
 from ukbb_fcn.initialise import create_model
 from ukbb_fcn.labels import UKBB_CLASSES, LabelMap
 from ukbb_fcn.network import count_parameters, set_bn_momentum
@@ -63,13 +63,6 @@ def validate(model: torch.nn.Module, cases: list[tuple[np.ndarray, np.ndarray]],
     per_case = np.array([dice_per_class(predict_classes(model, image, device), label) for image, label in cases])
     with np.errstate(all="ignore"):
         return [float(np.nanmean(column)) if not np.isnan(column).all() else float("nan") for column in per_case.T]
-
-
-def write_history(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def train(data: Path, out: Path, val: Path | None, init: Path | None, params: dict[str, Any],

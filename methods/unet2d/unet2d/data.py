@@ -7,17 +7,15 @@ the first array axis (z), 2D cases are one slice.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
 import torch
 import torch.nn.functional as F
-
-from unet2d.errors import MethodError
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json, read_label
 
 
 @dataclass(frozen=True)
@@ -71,18 +69,6 @@ class ClassMap:
         return np.asarray(self.values, dtype=np.uint8)[classes]
 
 
-def read_dataset_json(folder: Path) -> dict[str, Any]:
-    path = folder / "dataset.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"{path}: cannot read the common format's dataset.json ({err})") from err
-
-
-def list_cases(folder: Path, ending: str) -> list[str]:
-    return sorted({p.name[: -len(ending) - 5] for p in folder.glob(f"*_0000{ending}")})
-
-
 def normalise(volume: np.ndarray) -> np.ndarray:
     """Per-volume z-score on the 1st-99th percentile range (robust to the bias field's extremes)."""
     lo, hi = np.percentile(volume, [1, 99])
@@ -116,16 +102,6 @@ def read_case_channels(folder: Path, case: str, n_channels: int, ending: str) ->
     if stacked.ndim == 3:
         stacked = stacked[:, None]
     return stacked, images[0]
-
-
-def read_label(folder: Path, case: str, ending: str) -> np.ndarray:
-    """(Z, Y, X) label values of a case (Z = 1 for a 2D case)."""
-    path = folder / f"{case}{ending}"
-    try:
-        label = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
-    except RuntimeError as err:
-        raise MethodError(f"case {case}: cannot read its label map {path}") from err
-    return label[None] if label.ndim == 2 else label
 
 
 def load_training_slices(data: Path, size: int, class_map: ClassMap) -> tuple[torch.Tensor, torch.Tensor]:

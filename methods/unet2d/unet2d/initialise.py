@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from unet2d.errors import MethodError
+from segarena_kit import MethodError
+from segarena_kit.common_format import read_init_json
 
 log = logging.getLogger("unet2d")
 
@@ -80,28 +80,6 @@ def create_model(params: dict[str, Any], in_channels: int, class_names: list[str
     if params["encoder_weights"] == "imagenet":
         return download_imagenet(encoder, in_channels, classes, decoder)
     return build_model(encoder, in_channels, classes, decoder_channels=decoder), {"kind": "scratch"}
-
-
-def read_init_json(folder: Path) -> tuple[str, Path | None]:
-    """(kind, weights file or None for library weights) from ``folder/init.json``; anything off is a clear error."""
-    expected = ('{"kind": "finetune" | "imagenet", "file": "<weights file in that folder>"} or {"kind": "imagenet"} '
-                "(the library's published weights)")
-    spec_path = folder / "init.json"
-    try:
-        spec = json.loads(spec_path.read_text())
-    except FileNotFoundError as err:
-        raise MethodError(f"--init {folder}: no init.json; expected {expected} beside the weights file") from err
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"--init {folder}: cannot read init.json ({err}); expected {expected}") from err
-    if spec == {"kind": "imagenet"}:
-        return "imagenet", None
-    if not isinstance(spec, dict) or spec.get("kind") not in ("finetune", "imagenet") \
-            or not isinstance(spec.get("file"), str) or not spec["file"]:
-        raise MethodError(f"--init {spec_path}: got {spec!r}; expected {expected}")
-    path = folder / spec["file"]
-    if not path.is_file():
-        raise MethodError(f"--init {spec_path}: weights file {spec['file']!r} is not in {folder}")
-    return spec["kind"], path
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

@@ -6,13 +6,11 @@ checks repeat the value rules for direct use (``main.py train --params FILE``).
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from unet2d.errors import MethodError
+from segarena_kit import MethodError, read_params
 
 ENCODERS = ("resnet18", "resnet34", "resnet50", "vgg16")
 LOSS_TERMS = ("ce", "focal", "softdice")
@@ -44,20 +42,8 @@ _TERM = re.compile(r"^\s*(?:(?P<weight>\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?(?P<name>[a
 
 
 def load_params(path: Path | None) -> dict[str, Any]:
-    """Defaults overlaid with the JSON file at ``path``; ``SEGARENA_SEED`` from the environment wins over ``seed``."""
-    params = dict(DEFAULTS)
-    if path is not None:
-        try:
-            given = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise MethodError(f"--params {path}: cannot read a JSON object ({err})") from err
-        unknown = sorted(set(given) - set(DEFAULTS))
-        if unknown:
-            raise MethodError(f"--params {path}: unknown parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(DEFAULTS))}")
-        params.update(given)
-    if os.environ.get("SEGARENA_SEED"):
-        params["seed"] = int(os.environ["SEGARENA_SEED"])
+    """Defaults overlaid with the JSON file at ``path`` (``SEGARENA_SEED`` wins over ``seed``), checked."""
+    params = read_params(path, DEFAULTS)
     check_params(params)
     return params
 

@@ -17,9 +17,10 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 import torch.nn.functional as F
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json
 
-from unet2d.data import ClassMap, letterbox, list_cases, read_case_channels, read_dataset_json
-from unet2d.errors import MethodError
+from unet2d.data import ClassMap, letterbox, read_case_channels
 from unet2d.initialise import build_model
 
 log = logging.getLogger("unet2d")

@@ -11,7 +11,6 @@ Writes into ``--out``:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -21,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json, read_label, write_history
 
 from unet2d.augment import Augmenter
-from unet2d.data import ClassMap, list_cases, load_training_slices, read_case_channels, read_dataset_json, read_label
-from unet2d.errors import MethodError
+from unet2d.data import ClassMap, load_training_slices, read_case_channels
 from unet2d.initialise import create_model
 from unet2d.losses import build_loss
 from unet2d.params import parse_loss
@@ -66,13 +66,6 @@ def validate(model: torch.nn.Module, cases: list[tuple[np.ndarray, np.ndarray]],
         sums = np.where(defined, per_case, 0.0).sum(0)
         counts = defined.sum(0)
     return [float(s / c) if c else float("nan") for s, c in zip(sums, counts, strict=True)]
-
-
-def write_history(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def versions() -> dict[str, str]:

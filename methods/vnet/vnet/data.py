@@ -6,15 +6,14 @@ A case is ``<folder>/<case>_<chan:04d><ending>`` per channel and, for training,
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
-
-from vnet.errors import MethodError
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json
 
 
 @dataclass(frozen=True)
@@ -23,14 +22,6 @@ class Case:
     image: np.ndarray  # (C, D, H, W) float32, normalised per channel
     label: np.ndarray | None  # (D, H, W) class indices
     spacing_mm: tuple[float, float, float]  # (D, H, W) order, for the distance maps
-
-
-def read_dataset_json(folder: Path) -> dict[str, Any]:
-    path = folder / "dataset.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"{path}: cannot read the common format's dataset.json ({err})") from err
 
 
 def label_values(meta: dict[str, Any], where: Path) -> list[int]:
@@ -45,10 +36,6 @@ def label_values(meta: dict[str, Any], where: Path) -> list[int]:
     if not values or values[0] != 0:
         raise MethodError(f"{where}/dataset.json: labels {labels} need a background with value 0")
     return values
-
-
-def list_cases(folder: Path, ending: str) -> list[str]:
-    return sorted({p.name[: -len(ending) - 5] for p in folder.glob(f"*_0000{ending}")})
 
 
 def normalise(volume: np.ndarray) -> np.ndarray:

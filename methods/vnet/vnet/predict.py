@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import list_cases, read_dataset_json
 
-from vnet.data import list_cases, read_dataset_json, read_image
-from vnet.errors import MethodError
+from vnet.data import read_image
 from vnet.inference import predict_direct, predict_locate_crop, predict_locator
 from vnet.network import VNet, build_vnet
 

@@ -13,7 +13,6 @@ Writes into ``--out``:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import time
@@ -23,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from segarena_kit import MethodError
+from segarena_kit.common_format import write_history
 
 from vnet.augment import Augmenter
 from vnet.crop import (
@@ -36,7 +37,6 @@ from vnet.crop import (
     round_up,
 )
 from vnet.data import Case, read_training_cases
-from vnet.errors import MethodError
 from vnet.inference import predict_direct, predict_locate_crop, predict_locator
 from vnet.losses import SegLoss, boundary_start, distance_maps, hybrid_weight
 from vnet.network import VNet, build_vnet, count_parameters
@@ -174,13 +174,6 @@ class Stage:
         return dice_by_epoch
 
 
-def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def load_init(init: Path | None, model: torch.nn.Module) -> dict[str, Any] | None:
     """Fine-tune: start the segmentation VNet from ``init``'s model.pt (tensors of another shape stay new)."""
     if init is None:
@@ -233,7 +226,7 @@ def train(data: Path, out: Path, val: Path | None, init: Path | None, params: di
     history: list[dict[str, Any]] = []
 
     def save_history() -> None:
-        write_history(out / "history.csv", history)
+        write_history(out / "history.csv", history, HISTORY_COLUMNS)
 
     counts: dict[str, int] = {}
     locator = None

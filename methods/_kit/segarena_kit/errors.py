@@ -1,10 +1,10 @@
-"""segresnet: the method's one error type: a clear message and the process exit status."""
+"""The methods' one error type: a clear message and the process exit status."""
 
 from __future__ import annotations
 
 
 class MethodError(Exception):
-    """A failure the user can act on; ``main`` prints the message (no traceback) and exits with ``exit_code``.
+    """A failure the user can act on; ``run_method`` prints the message (no traceback) and exits with ``exit_code``.
 
     ``exit_code`` 2: bad parameters or input (fix the config or the data); 1: the run itself failed.
     """
