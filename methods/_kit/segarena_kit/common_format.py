@@ -14,6 +14,18 @@ from typing import Any
 
 from segarena_kit.errors import MethodError
 
+
+def read_json_object(path: Path, where: str, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``; errors start with ``where`` and call the file ``what``."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise MethodError(f"{where}: cannot read {what} ({err})") from err
+    if not isinstance(value, dict):
+        raise MethodError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 INIT_EXPECTED = '{"kind": "finetune" | "imagenet", "file": "<weights file in that folder>"}'
 
 
@@ -22,12 +34,7 @@ def read_dataset_json(folder: Path, *, method: str | None = None, channels: int 
     """``folder/dataset.json``, which must name ``file_ending`` and ``labels``; with ``channels``, exactly that
     many ``channel_names`` (``method`` and ``why`` make the message: a method that reads one channel)."""
     path = folder / "dataset.json"
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MethodError(f"{path}: cannot read the common format's dataset.json ({err})") from err
-    if not isinstance(meta, dict):
-        raise MethodError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    meta = read_json_object(path, str(path), "the common format's dataset.json")
     for key in ("file_ending", "labels"):
         if key not in meta:
             raise MethodError(f"{path}: no {key!r} (a common-format dataset.json has file_ending and labels)")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from segarena_kit.common_format import read_json_object
 from segarena_kit.errors import MethodError
 
 
@@ -17,12 +17,7 @@ def read_params(path: Path | None, defaults: Mapping[str, Any]) -> dict[str, Any
     values itself."""
     params = dict(defaults)
     if path is not None:
-        try:
-            given = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise MethodError(f"--params {path}: cannot read a JSON object ({err})") from err
-        if not isinstance(given, dict):
-            raise MethodError(f"--params {path}: expected a JSON object, got {type(given).__name__}")
+        given = read_json_object(path, f"--params {path}", "a JSON object")
         unknown = sorted(set(given) - set(defaults))
         if unknown:
             raise MethodError(f"--params {path}: unknown parameter(s) {', '.join(unknown)}; "
